@@ -1,0 +1,47 @@
+"""The Web://Xtra help site: a bilingual knowledge base and self-service help desk."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import accounts, cli, i18n, security, views
+from .config import Config, instance_secret
+from .extensions import articles, babel, csrf, db, limiter, login_manager, migrate, search_index
+from .views import api, kb  # noqa: I001  (blueprints)
+
+
+def create_app(config=None) -> Flask:
+    """Create the app: load the settings, bind the extensions, register the blueprints."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'helpsite.db'}"
+    if not app.config["SEARCH_INDEX_DIR"]:
+        app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(accounts.load_user)
+    articles.init_app(app)
+    search_index.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    views.init_app(app)
+
+    app.register_blueprint(kb.bp)
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,137 @@
+"""People: password hashing, loading the logged-in user, creating users and assigning domains."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+
+from .extensions import db
+from .models import PLANS, ROLES, Domain, User
+
+# argon2id with OWASP's recommended minimum (m=19 MiB, t=2, p=1); argon2-cffi's defaults
+# (m=64 MiB, t=3, p=4) are stronger still, so we keep them.
+password_hasher = PasswordHasher()
+DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
+MIN_PASSWORD_LENGTH = 12
+# A hash to verify against when the email is unknown, so that a login takes as long either way.
+_DUMMY_HASH = password_hasher.hash(secrets.token_hex(16))
+
+
+class AccountError(ValueError):
+    """A user or domain that cannot be created; the message says why."""
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash of the password."""
+    return password_hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Return whether the password is the user's; rehash when the parameters were raised."""
+    if user is None:
+        try:
+            password_hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        password_hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def normalise_domain(name: str) -> str:
+    """Return a domain name in lowercase without a trailing dot or scheme, IDN as punycode."""
+    name = (name or "").strip().lower().rstrip(".")
+    name = re.sub(r"^[a-z]+://", "", name).split("/")[0]
+    try:
+        name = name.encode("idna").decode("ascii") if name and not name.isascii() else name
+    except UnicodeError:
+        return name
+    return name
+
+
+def is_domain_name(name: str) -> bool:
+    return bool(DOMAIN_NAME.match(name))
+
+
+def find_user(email: str) -> User | None:
+    """Return the user with this email address, or None."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(email: str, password: str, role: str = "customer", plan: str = "standard",
+                name: str = "", locale: str = "nl", domains=()) -> User:
+    """Create a user with a hashed password and optional domains; raise AccountError on bad input."""
+    email = normalise_email(email)
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise AccountError(f"not an email address: {email!r}")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if plan not in PLANS:
+        raise AccountError(f"plan must be one of {', '.join(PLANS)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if find_user(email):
+        raise AccountError(f"a user with address {email} exists already")
+    user = User(email=email, password_hash=hash_password(password), role=role, plan=plan, name=name,
+                locale=locale)
+    db.session.add(user)
+    for domain in domains:
+        assign_domain(user, domain)
+    db.session.commit()
+    return user
+
+
+def assign_domain(user: User, name: str) -> Domain:
+    """Give a customer a domain; raise AccountError when it is invalid or someone else's."""
+    name = normalise_domain(name)
+    if not is_domain_name(name):
+        raise AccountError(f"not a domain name: {name!r}")
+    existing = db.session.scalar(select(Domain).where(Domain.name == name))
+    if existing and existing.user_id != user.id:
+        raise AccountError(f"{name} belongs to another customer")
+    if existing:
+        return existing
+    domain = Domain(name=name, owner=user)
+    db.session.add(domain)
+    return domain
+
+
+def start_session(user: User) -> None:
+    """Give the user a fresh session token at login (the old cookie's identity stops working)."""
+    user.session_token = secrets.token_hex(32)
+    db.session.commit()
+
+
+def end_session(user: User) -> None:
+    """Invalidate the user's session token at logout: a copied cookie no longer logs anyone in."""
+    user.session_token = secrets.token_hex(32)
+    db.session.commit()
+
+
+def domain_owner(name: str) -> User | None:
+    """Return the customer who holds this domain (or the parent domain of a subdomain)."""
+    name = normalise_domain(name)
+    labels = name.split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    if not candidates:
+        return None
+    domain = db.session.scalars(select(Domain).where(Domain.name.in_(candidates))).first()
+    return domain.owner if domain else None
+
+
+def load_user(session_token: str) -> User | None:
+    """Return the user whose current session token is in the session cookie."""
+    return db.session.scalar(select(User).where(User.session_token == session_token))

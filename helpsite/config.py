@@ -1,0 +1,54 @@
+"""Settings, read from the environment, with embedded defaults that run on a fresh machine."""
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def instance_secret(instance_path: str) -> str:
+    """Return SECRET_KEY from the environment, or one generated once and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Production and development settings."""
+
+    LANGUAGES = ("nl", "en")
+    BABEL_DEFAULT_LOCALE = "nl"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_DIR / "translations")
+    CONTENT_DIR = os.environ.get("HELPSITE_CONTENT_DIR", str(PROJECT_DIR / "content"))
+    CONTENT_RELOAD_INTERVAL = float(os.environ.get("HELPSITE_CONTENT_RELOAD_INTERVAL", "5"))
+    SEARCH_INDEX_DIR = os.environ.get("HELPSITE_INDEX_DIR")  # default: <instance>/search-index
+    SEARCH_BUILD_ON_START = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # default: sqlite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("HELPSITE_SECURE_COOKIES", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a slow writer loses nothing
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
+
+
+class TestingConfig(Config):
+    """Settings for the test suite: paths are filled in by the fixtures."""
+
+    TESTING = True
+    CONTENT_RELOAD_INTERVAL = None
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    WTF_CSRF_ENABLED = True

@@ -1,0 +1,489 @@
+"""The article store: markdown files with YAML front matter, read into Article objects.
+
+Articles live in ``content/articles/<lang>/<slug>.md``. Provider facts from
+``content/provider.yaml`` are filled in through ``{{ placeholders }}``, links written as
+``a:<id>`` become URLs in the article's own language, and the rendered HTML is sanitized
+with an allowlist. Rendering happens once per article, not per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import markdown
+import nh3
+import yaml
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("nl", "en")
+CLIENT_IDS = {
+    "email": ("outlook", "thunderbird", "apple_mail", "ios_mail", "android", "windows_mail", "em_client"),
+    "ftp": ("filezilla", "winscp", "cyberduck"),
+}
+APPLIES_TO = frozenset(CLIENT_IDS["email"] + CLIENT_IDS["ftp"] + ("general",))
+REQUIRED_FIELDS = ("id", "title", "summary", "category", "tags", "applies_to", "updated")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+ARTICLE_LINK = re.compile(r"\]\(a:([a-z0-9-]+)(#[A-Za-z0-9_-]+)?\)")
+IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
+RAW_HTML = re.compile(r"<(?!https?://)[a-zA-Z/!][^>]*>")
+MAX_ARTICLE_BYTES = 512 * 1024
+
+# What may survive in rendered article HTML. Everything else is stripped by nh3.
+ALLOWED_TAGS = {
+    "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "a", "ul", "ol", "li", "dl", "dt", "dd",
+    "strong", "em", "b", "i", "code", "pre", "kbd", "blockquote", "img", "table", "thead",
+    "tbody", "tr", "th", "td", "div", "span", "sup", "sub", "abbr",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"align", "scope"},
+    "td": {"align"},
+    "abbr": {"title"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+class ContentError(Exception):
+    """A content file that cannot be used, with the line it went wrong on."""
+
+    def __init__(self, path: Path, line: int, message: str, warning: bool = False):
+        super().__init__(f"{path}:{line}: {'warning: ' if warning else ''}{message}")
+        self.path, self.line, self.message, self.warning = path, line, message, warning
+
+
+@dataclass
+class Article:
+    """One article in one language."""
+
+    id: str
+    lang: str
+    slug: str
+    title: str
+    summary: str
+    category: str
+    tags: list[str]
+    applies_to: list[str]
+    updated: dt.date
+    body: str  # markdown with placeholders
+    path: Path
+    aliases: list[str] = field(default_factory=list)
+    draft: bool = False
+    body_line: int = 1  # line of the file where the markdown body starts
+    store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def html(self) -> str:
+        """Return the sanitized HTML of the body, rendered once."""
+        return self.store.render(self) if self.store else render_markdown(self.body)
+
+    @cached_property
+    def toc(self) -> list[dict]:
+        """Return the second-level headings as [{'id', 'title'}] for a table of contents."""
+        return [
+            {"id": m.group(1), "title": _strip_tags(m.group(2))}
+            for m in re.finditer(r'<h2 id="([^"]+)">(.*?)</h2>', self.html, re.S)
+        ]
+
+    @cached_property
+    def plain_text(self) -> str:
+        """Return the body as plain text, for the search index and snippets."""
+        return re.sub(r"\s+", " ", _strip_tags(self.html)).strip()
+
+
+def _strip_tags(html: str) -> str:
+    import html as htmllib
+
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def render_markdown(text: str) -> str:
+    """Render markdown to sanitized HTML with stable heading anchors."""
+    html = markdown.markdown(
+        text,
+        extensions=["tables", "attr_list", "sane_lists", "fenced_code", "toc"],
+        extension_configs={"toc": {"permalink": False}},
+        output_format="html",
+    )
+    return sanitize_html(html)
+
+
+def sanitize_html(html: str) -> str:
+    """Strip everything that is not on the allowlist (scripts, handlers, odd URL schemes)."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def load_yaml(path: Path, default=None):
+    """Read a YAML data file, or return default when it does not exist."""
+    if not path.exists():
+        return default
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def provider_values(provider: dict, lang: str) -> dict[str, str]:
+    """Flatten provider.yaml into the placeholder values for one language."""
+    values = {}
+    for key, value in (provider or {}).items():
+        if isinstance(value, dict):
+            value = value.get(lang, next(iter(value.values())))
+        values[key] = str(value)
+    return values
+
+
+def parse_article(path: Path, lang: str) -> Article:
+    """Read one article file; raise ContentError with a line number when it is unusable."""
+    raw = path.read_bytes()
+    if len(raw) > MAX_ARTICLE_BYTES:
+        raise ContentError(path, 1, f"file is larger than {MAX_ARTICLE_BYTES // 1024} KiB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContentError(path, line, "not valid UTF-8 (save the file as UTF-8)") from None
+    text = text.replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        raise ContentError(path, 1, "missing front matter: the file must start with a '---' line")
+    end = text.find("\n---", 4)
+    if end == -1:
+        raise ContentError(path, 1, "front matter is not closed with a '---' line")
+    try:
+        meta = yaml.safe_load(text[4:end]) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise ContentError(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(meta, dict):
+        raise ContentError(path, 2, "front matter must be a mapping of fields")
+    body_start = text.find("\n", end + 1) + 1 if text.find("\n", end + 1) != -1 else len(text)
+    body_line = text[:body_start].count("\n") + 1
+
+    def field_line(name: str) -> int:
+        match = re.search(rf"^{re.escape(name)}\s*:", text[:end], re.M)
+        return text[: match.start()].count("\n") + 1 if match else 2
+
+    missing = [name for name in REQUIRED_FIELDS if meta.get(name) in (None, "", [])]
+    if missing:
+        raise ContentError(path, 2, f"missing front matter field(s): {', '.join(missing)}")
+    if not isinstance(meta["id"], str) or not ID_PATTERN.match(meta["id"]):
+        raise ContentError(path, field_line("id"), "id must be lowercase letters, digits and hyphens")
+    updated = meta["updated"]
+    if isinstance(updated, str):
+        try:
+            updated = dt.date.fromisoformat(updated)
+        except ValueError:
+            raise ContentError(path, field_line("updated"), "updated must be a date like 2026-11-20") from None
+    if not isinstance(updated, dt.date):
+        raise ContentError(path, field_line("updated"), "updated must be a date like 2026-11-20")
+    for name in ("tags", "applies_to", "aliases"):
+        value = meta.get(name, [])
+        if isinstance(value, str):
+            meta[name] = [value]
+        elif not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise ContentError(path, field_line(name), f"{name} must be a list of words")
+    slug = path.stem
+    if not ID_PATTERN.match(slug):
+        raise ContentError(path, 1, "file name (the slug) must be lowercase letters, digits and hyphens")
+    return Article(
+        id=meta["id"],
+        lang=lang,
+        slug=slug,
+        title=str(meta["title"]).strip(),
+        summary=str(meta["summary"]).strip(),
+        category=str(meta["category"]),
+        tags=[str(t) for t in meta["tags"]],
+        applies_to=[str(a) for a in meta["applies_to"]],
+        updated=updated,
+        body=text[body_start:],
+        path=path,
+        aliases=[str(a) for a in meta.get("aliases") or []],
+        draft=bool(meta.get("draft", False)),
+        body_line=body_line,
+    )
+
+
+class ArticleStore:
+    """All articles of the content folder, reloaded when the files change.
+
+    Bound to an app with init_app, like an extension; reached as app.extensions["articles"].
+    """
+
+    def __init__(self, app=None):
+        self.content_dir: Path | None = None
+        self.reload_interval = 5.0
+        self._lock = threading.Lock()
+        self._loaded_fingerprint = None
+        self._checked_at = 0.0
+        self.by_lang: dict[str, dict[str, Article]] = {}
+        self.errors: list[ContentError] = []
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app):
+        """Read the content folder named by CONTENT_DIR."""
+        self.content_dir = Path(app.config["CONTENT_DIR"])
+        self.reload_interval = app.config.get("CONTENT_RELOAD_INTERVAL", 5.0)
+        app.extensions["articles"] = self
+        self.reload()
+
+    # -- loading -------------------------------------------------------------
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.content_dir / "articles"
+
+    def files(self) -> list[tuple[str, Path]]:
+        """Return (lang, path) for every article file, in a stable order."""
+        found = []
+        for lang in LANGUAGES:
+            folder = self.articles_dir / lang
+            if folder.is_dir():
+                found.extend((lang, p) for p in sorted(folder.glob("*.md")))
+        return found
+
+    def fingerprint(self) -> str:
+        """Return a cheap fingerprint of the content files (names, sizes, modification times)."""
+        digest = hashlib.sha256()
+        data_files = [p for p in (self.content_dir / "provider.yaml", self.content_dir / "categories.yaml",
+                                  self.content_dir / "search.yaml") if p.exists()]
+        for path in data_files + [p for _, p in self.files()]:
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
+    def content_hash(self) -> str:
+        """Return a hash of the content itself, for deciding whether the search index is current."""
+        digest = hashlib.sha256()
+        for lang, articles in sorted(self.by_lang.items()):
+            for article in sorted(articles.values(), key=lambda a: a.slug):
+                digest.update(f"{lang}/{article.slug}\0".encode())
+                digest.update(article.path.read_bytes() if article.path.exists() else b"")
+        for name in ("provider.yaml", "categories.yaml", "search.yaml"):
+            path = self.content_dir / name
+            if path.exists():
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def reload(self) -> None:
+        """Read every article again; a broken file is logged and skipped, never fatal."""
+        with self._lock:
+            fingerprint = self.fingerprint()
+            self.provider = load_yaml(self.content_dir / "provider.yaml", {}) or {}
+            self.categories = load_yaml(self.content_dir / "categories.yaml", []) or []
+            by_lang: dict[str, dict[str, Article]] = {lang: {} for lang in LANGUAGES}
+            errors: list[ContentError] = []
+            for lang, path in self.files():
+                try:
+                    article = parse_article(path, lang)
+                except ContentError as exc:
+                    log.error("skipping article: %s", exc)
+                    errors.append(exc)
+                    continue
+                except OSError as exc:
+                    log.error("skipping article %s: %s", path, exc)
+                    errors.append(ContentError(path, 1, str(exc)))
+                    continue
+                if article.id in by_lang[lang]:
+                    other = by_lang[lang][article.id]
+                    exc = ContentError(path, 2, f"duplicate id {article.id!r} (also in {other.path.name})")
+                    log.error("skipping article: %s", exc)
+                    errors.append(exc)
+                    continue
+                article.store = self
+                by_lang[lang][article.id] = article
+            self.by_lang = by_lang
+            self.errors = errors
+            self._slugs = {
+                lang: {a.slug: a for a in arts.values()} for lang, arts in by_lang.items()
+            }
+            self._aliases = {
+                lang: {alias: a for a in arts.values() for alias in a.aliases} for lang, arts in by_lang.items()
+            }
+            self._values = {lang: provider_values(self.provider, lang) for lang in LANGUAGES}
+            self._loaded_fingerprint = fingerprint
+            self._checked_at = time.monotonic()
+            self.version = fingerprint
+
+    def refresh_if_changed(self) -> bool:
+        """Reload when the files changed, at most once per reload interval; return True on reload."""
+        if self.reload_interval is None:
+            return False
+        now = time.monotonic()
+        if now - self._checked_at < self.reload_interval:
+            return False
+        self._checked_at = now
+        if self.fingerprint() != self._loaded_fingerprint:
+            self.reload()
+            return True
+        return False
+
+    # -- lookups -------------------------------------------------------------
+
+    def get(self, lang: str, article_id: str, include_drafts: bool = False) -> Article | None:
+        """Return the article with this id in this language, or None."""
+        article = self.by_lang.get(lang, {}).get(article_id)
+        if article and article.draft and not include_drafts:
+            return None
+        return article
+
+    def by_slug(self, lang: str, slug: str) -> Article | None:
+        """Return the article with this slug in this language (drafts included), or None."""
+        return self._slugs.get(lang, {}).get(slug)
+
+    def by_alias(self, lang: str, slug: str) -> Article | None:
+        """Return the article that used to live at this slug, or None."""
+        return self._aliases.get(lang, {}).get(slug)
+
+    def translation(self, article: Article, lang: str, include_drafts: bool = False) -> Article | None:
+        """Return the same article in another language, or None when it is not translated."""
+        return self.get(lang, article.id, include_drafts)
+
+    def in_language(self, lang: str, include_drafts: bool = False) -> list[Article]:
+        """Return the articles of one language sorted by title."""
+        articles = self.by_lang.get(lang, {}).values()
+        return sorted((a for a in articles if include_drafts or not a.draft), key=lambda a: a.title.lower())
+
+    def all_ids(self) -> set[str]:
+        """Return every article id in any language."""
+        return {article_id for arts in self.by_lang.values() for article_id in arts}
+
+    def best(self, article_id: str, lang: str, include_drafts: bool = False) -> Article | None:
+        """Return the article in lang, or else in the other language (shown with a notice)."""
+        article = self.get(lang, article_id, include_drafts)
+        if article:
+            return article
+        for other in LANGUAGES:
+            article = self.get(other, article_id, include_drafts)
+            if article:
+                return article
+        return None
+
+    def category(self, category_id: str) -> dict | None:
+        """Return the category definition with this id, or None."""
+        return next((c for c in self.categories if c.get("id") == category_id), None)
+
+    def in_category(self, lang: str, category_id: str) -> list[Article]:
+        """Return the published articles of a category in one language, by title."""
+        return [a for a in self.in_language(lang) if a.category == category_id]
+
+    def related(self, article: Article, limit: int = 4) -> list[Article]:
+        """Return other articles sharing the most tags, clients and the category."""
+        mine = set(article.tags) | set(article.applies_to) - {"general"}
+
+        def score(other: Article) -> tuple:
+            shared = len(mine & (set(other.tags) | set(other.applies_to)))
+            return (shared + (2 if other.category == article.category else 0), other.title)
+
+        candidates = [a for a in self.in_language(article.lang) if a.id != article.id]
+        ranked = sorted(candidates, key=score, reverse=True)
+        return [a for a in ranked if score(a)[0] > 0][:limit]
+
+    def placeholder_values(self, lang: str) -> dict[str, str]:
+        """Return the provider facts for one language."""
+        return self._values.get(lang, {})
+
+    # -- rendering -----------------------------------------------------------
+
+    def article_url(self, article: Article) -> str:
+        """Return the site path of an article (without the host)."""
+        word = {"nl": "artikel", "en": "article"}[article.lang]
+        return f"/{article.lang}/{word}/{article.slug}"
+
+    def fill_placeholders(self, text: str, lang: str) -> str:
+        """Replace {{ name }} with the provider fact; unknown names are left visible."""
+        values = self.placeholder_values(lang)
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+    def resolve_links(self, text: str, lang: str) -> str:
+        """Turn (a:id#section) links into the URL of that article in this language."""
+
+        def replace(match: re.Match) -> str:
+            target = self.best(match.group(1), lang)
+            anchor = match.group(2) or ""
+            if target is None:
+                return f"](/a/{match.group(1)}{anchor})"
+            return f"]({self.article_url(target)}{anchor})"
+
+        return ARTICLE_LINK.sub(replace, text)
+
+    def render(self, article: Article) -> str:
+        """Render an article's body: placeholders, links, markdown, sanitizing."""
+        text = self.fill_placeholders(article.body, article.lang)
+        text = self.resolve_links(text, article.lang)
+        return render_markdown(text)
+
+    def render_text(self, text: str, lang: str) -> str:
+        """Render markdown that is not (yet) a stored article, the same way articles are rendered."""
+        return render_markdown(self.resolve_links(self.fill_placeholders(text, lang), lang))
+
+
+def check_content(content_dir: Path) -> list[ContentError]:
+    """Validate every content file and return the problems found (empty when all is well)."""
+    store = ArticleStore()
+    store.content_dir = Path(content_dir)
+    store.reload_interval = None
+    store.reload()
+    problems = list(store.errors)
+    category_ids = {c.get("id") for c in store.categories}
+    known_placeholders = set(store.placeholder_values("nl"))
+    all_ids = store.all_ids()
+    slugs_seen: dict[tuple[str, str], Path] = {}
+
+    for lang, articles in store.by_lang.items():
+        for article in articles.values():
+            path = article.path
+
+            def problem(line: int, message: str, warning: bool = False) -> None:
+                problems.append(ContentError(path, line, message, warning))
+
+            if article.category not in category_ids:
+                problem(2, f"unknown category {article.category!r} (categories.yaml has {', '.join(sorted(category_ids))})")
+            for client in article.applies_to:
+                if client not in APPLIES_TO:
+                    problem(2, f"unknown applies_to id {client!r}")
+            for slug in [article.slug, *article.aliases]:
+                key = (lang, slug)
+                if key in slugs_seen and slugs_seen[key] != path:
+                    problem(2, f"slug or alias {slug!r} is also used by {slugs_seen[key].name}")
+                slugs_seen[key] = path
+            other_langs = [other for other in LANGUAGES if other != lang]
+            for other in other_langs:
+                if article.id not in store.by_lang.get(other, {}):
+                    problem(1, f"no {other} translation of article {article.id!r} (it will be shown in {lang})", warning=True)
+            for offset, line in enumerate(article.body.split("\n")):
+                lineno = article.body_line + offset
+                for match in PLACEHOLDER.finditer(line):
+                    if match.group(1) not in known_placeholders:
+                        problem(lineno, f"unknown placeholder {{{{{match.group(1)}}}}}")
+                for match in ARTICLE_LINK.finditer(line):
+                    if match.group(1) not in all_ids:
+                        problem(lineno, f"link to unknown article a:{match.group(1)}")
+                for match in re.finditer(r"\]\(/a/([a-z0-9-]+)", line):
+                    if match.group(1) not in all_ids:
+                        problem(lineno, f"link to unknown article /a/{match.group(1)}")
+                for match in IMAGE.finditer(line):
+                    if not match.group(1).strip():
+                        problem(lineno, f"image {match.group(2)!r} has no alt text")
+                if RAW_HTML.search(line) and not line.lstrip().startswith(("    ", "```")):
+                    problem(lineno, "raw HTML is not allowed (it is removed when the page is rendered)")
+    problems.sort(key=lambda p: (str(p.path), p.line))
+    return problems

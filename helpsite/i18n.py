@@ -1,0 +1,77 @@
+"""Language handling: every page URL carries its language (/nl/..., /en/...).
+
+The language comes from the URL; where a URL has none (the API, /a/<id>), from the
+visitor's last choice in the session, then the browser's Accept-Language, then Dutch.
+"""
+
+from flask import current_app, g, request, session
+from flask_babel import get_locale
+
+LANGUAGES = ("nl", "en")
+DEFAULT_LANGUAGE = "nl"
+LOCALIZED_ENDPOINTS: set[str] = set()
+
+
+def localized_route(bp, paths: dict[str, str], **options):
+    """Register one view under a path per language: {"nl": "/zoeken", "en": "/search"}.
+
+    The language is taken from the URL into g.lang; url_for(endpoint, lang=...) picks the path.
+    """
+
+    def decorator(view):
+        endpoint = options.pop("endpoint", view.__name__)
+        for lang, path in paths.items():
+            bp.add_url_rule(f"/{lang}{path}", endpoint=endpoint, view_func=view,
+                            defaults={"lang": lang}, **options)
+        LOCALIZED_ENDPOINTS.add(f"{bp.name}.{endpoint}")
+        return view
+
+    return decorator
+
+
+def preferred_language() -> str:
+    """Return the visitor's language when the URL does not say: session, browser, default."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    """Return the language of this request."""
+    lang = g.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    if request:
+        return preferred_language()
+    return DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector."""
+    return current_language()
+
+
+def other_language(lang: str) -> str:
+    return "en" if lang == "nl" else "nl"
+
+
+def init_app(app):
+    """Pull the language out of URLs and put it back into url_for."""
+
+    @app.url_value_preprocessor
+    def take_language(endpoint, values):
+        if values and "lang" in values:
+            g.lang = values.pop("lang")
+            if g.lang in LANGUAGES and session.get("lang") != g.lang:
+                session["lang"] = g.lang
+
+    @app.url_defaults
+    def add_language(endpoint, values):
+        if endpoint in LOCALIZED_ENDPOINTS and "lang" not in values:
+            values["lang"] = current_language()
+
+    @app.context_processor
+    def language_context():
+        lang = current_language()
+        return {"lang": lang, "other_lang": other_language(lang), "languages": LANGUAGES}

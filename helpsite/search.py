@@ -1,0 +1,504 @@
+"""Full-text search over the articles: the only module that touches Whoosh.
+
+One index per language, with that language's stemmer, a Dutch compound splitter, synonyms
+from ``content/search.yaml``, typo tolerance and "did you mean". The index is derived data:
+it is built aside in a fresh folder and swapped in by renaming a symlink, so a reader never
+sees a half-built index and several worker processes can serve from the same one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.scoring import BM25F
+
+from .content import LANGUAGES, Article, ArticleStore, load_yaml
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "4"
+MAX_QUERY_LENGTH = 200
+MAX_QUERY_WORDS = 12
+MAX_LIMIT = 50
+WORD = re.compile(r"[\w][\w.+#-]*\w|\w", re.UNICODE)
+FIELD_WEIGHTS = {"title": 4.0, "tags": 3.0, "summary": 2.0, "body": 1.0}
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched for; the message is shown to the user."""
+
+
+class CompoundSplitFilter(Filter):
+    """Split Dutch compounds into known parts, keeping the compound itself.
+
+    "mailinstellingen" yields mailinstellingen, mail, instellingen; a linking "s" or "e"
+    between parts ("aanmeldingsgegevens") is allowed. Parts shorter than three letters
+    are never used, so that "in" or "de" do not chop ordinary words.
+    """
+
+    def __init__(self, parts):
+        self.parts = frozenset(p for p in parts if len(p) >= 3)
+
+    def __eq__(self, other):
+        return isinstance(other, CompoundSplitFilter) and self.parts == other.parts
+
+    def split(self, word: str, memo: dict) -> list[str] | None:
+        if word in self.parts:
+            return [word]
+        if word in memo:
+            return memo[word]
+        result = None
+        for i in range(len(word) - 3, 2, -1):  # longest known prefix first
+            prefix, rest = word[:i], word[i:]
+            if prefix not in self.parts:
+                continue
+            for link in ("", "s", "e"):
+                if link and not rest.startswith(link):
+                    continue
+                tail = self.split(rest[len(link):], memo) if len(rest) - len(link) >= 3 else None
+                if tail:
+                    result = [prefix] + tail
+                    break
+            if result:
+                break
+        memo[word] = result
+        return result
+
+    def __call__(self, tokens):
+        memo: dict = {}
+        for token in tokens:
+            parts = self.split(token.text, memo) if len(token.text) >= 6 else None
+            if parts and len(parts) > 1:
+                original = token.text
+                yield token
+                for part in parts:
+                    token.text = part
+                    yield token
+                token.text = original
+            else:
+                yield token
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents, so that 'beëindigen' and 'beeindigen' are one word."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class AccentFoldFilter(Filter):
+    """Fold accents in tokens (ë -> e)."""
+
+    def __eq__(self, other):
+        return isinstance(other, AccentFoldFilter)
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = fold(token.text)
+            yield token
+
+
+def make_analyzer(lang: str, compound_parts=()):
+    """Return the analyzer for one language: words, lowercase, accents, compounds, stop words, stem."""
+    chain = RegexTokenizer(r"\w+") | LowercaseFilter() | AccentFoldFilter()
+    if compound_parts:
+        chain = chain | CompoundSplitFilter(fold(p) for p in compound_parts)
+    return chain | StopFilter(lang=lang, minsize=2) | StemFilter(lang=lang)
+
+
+def make_schema(lang: str, compound_parts=()) -> Schema:
+    """Return the index schema for one language."""
+    analyzer = make_analyzer(lang, compound_parts)
+    return Schema(
+        id=ID(stored=True, unique=True),
+        slug=STORED(),
+        title=TEXT(analyzer=analyzer, stored=True),
+        summary=TEXT(analyzer=analyzer, stored=True),
+        tags=TEXT(analyzer=analyzer),
+        body=TEXT(analyzer=analyzer, stored=True),
+        category=ID(stored=True),
+        applies_to=KEYWORD(stored=True, commas=True),
+        draft=ID(),
+        # Unstemmed words, for spelling suggestions ("did you mean").
+        words=KEYWORD(lowercase=True),
+    )
+
+
+@dataclass
+class Vocabulary:
+    """Search vocabulary of one language: synonym groups and compound parts."""
+
+    synonyms: list[list[str]] = field(default_factory=list)
+    compound_parts: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, content_dir: Path, lang: str) -> "Vocabulary":
+        data = load_yaml(Path(content_dir) / "search.yaml", {}) or {}
+        groups = [[fold(str(w)) for w in group] for group in (data.get("synonyms") or {}).get(lang, [])]
+        parts = [str(p) for p in (data.get("compound_parts") or {}).get(lang, [])]
+        return cls(synonyms=groups, compound_parts=parts)
+
+    def groups_for(self, phrase: str) -> list[str]:
+        """Return every synonym of a word or phrase, itself included."""
+        found = {phrase}
+        for group in self.synonyms:
+            if phrase in group:
+                found.update(group)
+        return sorted(found)
+
+    def phrases(self) -> set[str]:
+        return {member for group in self.synonyms for member in group}
+
+
+@dataclass
+class Hit:
+    """One search result."""
+
+    id: str
+    lang: str
+    slug: str
+    title: str
+    summary: str
+    category: str
+    applies_to: list[str]
+    snippet: str
+    score: float
+
+
+@dataclass
+class Results:
+    """The answer to one search: hits, the suggestion and the query as understood."""
+
+    query: str
+    lang: str
+    hits: list[Hit]
+    suggestion: str | None = None
+    total: int = 0
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".-+#") for w in WORD.findall(fold(text)) if w.strip(".-+#")]
+
+
+def documents(article: Article) -> dict:
+    """Return the index document for an article."""
+    words = set(_words(" ".join([article.title, article.summary, " ".join(article.tags), article.plain_text])))
+    return {
+        "id": article.id,
+        "slug": article.slug,
+        "title": article.title,
+        "summary": article.summary,
+        "tags": " ".join(article.tags),
+        "body": article.plain_text,
+        "category": article.category,
+        "applies_to": ",".join(article.applies_to),
+        "draft": "yes" if article.draft else "no",
+        "words": " ".join(sorted(words)),
+    }
+
+
+def clean_query(text: str) -> str:
+    """Validate a user's query; raise QueryError with a message for the user when it is unusable."""
+    if text is None:
+        raise QueryError("empty")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QueryError("empty")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError("too_long")
+    if not _words(text):
+        raise QueryError("no_words")
+    return text
+
+
+class SearchIndex:
+    """The Whoosh indexes of all languages, in one folder, kept in step with the articles.
+
+    Bound to an app with init_app; reached as app.extensions["search"].
+    """
+
+    def __init__(self, app=None):
+        self.root: Path | None = None
+        self._local = threading.local()
+        self.vocabulary: dict[str, Vocabulary] = {}
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app, store: ArticleStore | None = None):
+        """Open (and when the content changed, rebuild) the index in SEARCH_INDEX_DIR."""
+        self.root = Path(app.config["SEARCH_INDEX_DIR"])
+        self.store = store or app.extensions["articles"]
+        self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
+        app.extensions["search"] = self
+        if app.config.get("SEARCH_BUILD_ON_START", True):
+            self.ensure_current()
+
+    # -- building ------------------------------------------------------------
+
+    @property
+    def current_link(self) -> Path:
+        return self.root / "current"
+
+    def fingerprint(self) -> str:
+        """Return what the index must have been built from: the content and the schema version."""
+        return f"{SCHEMA_VERSION}-{self.store.content_hash()}"
+
+    def built_fingerprint(self) -> str | None:
+        """Return the fingerprint of the index in use, or None when there is none."""
+        try:
+            return json.loads((self.current_link / "meta.json").read_text())["fingerprint"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def is_current(self) -> bool:
+        return self.built_fingerprint() == self.fingerprint()
+
+    @contextmanager
+    def _build_lock(self):
+        """Let one process build at a time; the others wait and then find the index current."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def ensure_current(self, progress=None) -> bool:
+        """Build the index when it is missing or older than the content; return True if built."""
+        if self.is_current():
+            return False
+        with self._build_lock():
+            if self.is_current():  # another worker built it while we waited
+                return False
+            self.build(progress=progress, locked=True)
+            return True
+
+    def build(self, progress=None, locked: bool = False) -> Path:
+        """Build all languages into a new folder and swap it in atomically.
+
+        progress, when given, is called as progress(done, total) after each article.
+        """
+        if not locked:
+            with self._build_lock():
+                return self.build(progress=progress, locked=True)
+        self.store.reload()
+        self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
+        fingerprint = self.fingerprint()
+        started = time.perf_counter()
+        target = self.root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+        target.mkdir(parents=True)
+        articles = {lang: self.store.in_language(lang, include_drafts=True) for lang in LANGUAGES}
+        total, done = sum(len(a) for a in articles.values()), 0
+        for lang in LANGUAGES:
+            folder = target / lang
+            folder.mkdir()
+            ix = whoosh_index.create_in(str(folder), make_schema(lang, self.vocabulary[lang].compound_parts))
+            writer = ix.writer(limitmb=256)
+            for article in articles[lang]:
+                writer.add_document(**documents(article))
+                done += 1
+                if progress:
+                    progress(done, total)
+            writer.commit(optimize=True)
+        (target / "meta.json").write_text(json.dumps({
+            "fingerprint": fingerprint,
+            "articles": total,
+            "seconds": round(time.perf_counter() - started, 3),
+        }))
+        self._swap(target)
+        return target
+
+    def _swap(self, target: Path) -> None:
+        """Point 'current' at the new build with an atomic rename, then remove old builds."""
+        previous = os.path.realpath(self.current_link) if self.current_link.is_symlink() else None
+        temporary = self.root / f".current-{os.getpid()}-{time.monotonic_ns()}"
+        os.symlink(target.name, temporary)
+        os.replace(temporary, self.current_link)
+        # Keep the build just replaced: a reader in another process may still be using it.
+        for old in self.root.glob("build-*"):
+            if old.resolve() not in {target.resolve(), Path(previous).resolve() if previous else None}:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def update_article(self, article: Article) -> None:
+        """Add or replace one article in the live index, without a full rebuild."""
+        with self._build_lock():
+            ix = whoosh_index.open_dir(str(self.current_link / article.lang))
+            with ix.writer() as writer:
+                writer.update_document(**documents(article))
+
+    def remove_article(self, lang: str, article_id: str) -> None:
+        """Remove one article from the live index."""
+        with self._build_lock():
+            ix = whoosh_index.open_dir(str(self.current_link / lang))
+            with ix.writer() as writer:
+                writer.delete_by_term("id", article_id)
+
+    # -- reading -------------------------------------------------------------
+
+    def searcher(self, lang: str):
+        """Return this thread's searcher for a language, reopened when the index changed."""
+        target = os.readlink(self.current_link) if self.current_link.is_symlink() else None
+        if target is None:
+            raise FileNotFoundError("the search index has not been built (run: flask search build)")
+        cache = self._local.__dict__.setdefault("searchers", {})
+        cached = cache.get(lang)
+        if cached and cached[0] == target:
+            searcher = cached[1]
+            if not searcher.up_to_date():  # a single article was updated in place
+                searcher = searcher.refresh()
+                cache[lang] = (target, searcher)
+            return searcher
+        if cached:
+            cached[1].close()
+        ix = whoosh_index.open_dir(str(self.root / target / lang))
+        searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+        cache[lang] = (target, searcher)
+        return searcher
+
+    def search(self, text: str, lang: str, limit: int = 10, category: str | None = None,
+               include_drafts: bool = False, suggest: bool = True) -> Results:
+        """Search one language; raise QueryError for unusable input."""
+        text = clean_query(text)
+        searcher = self.searcher(lang)
+        schema = searcher.schema
+        vocabulary = self.vocabulary[lang]
+        words = _words(text)[:MAX_QUERY_WORDS]
+        concepts, corrected, changed = self._concepts(words, searcher, vocabulary)
+        if not concepts:
+            return Results(query=text, lang=lang, hits=[])
+
+        def concept_query(alternatives: list[str]):
+            options = []
+            for phrase in alternatives:
+                tokens = [t.text for t in schema["body"].analyzer(phrase)]
+                if not tokens:
+                    continue
+                per_token = [
+                    Q.Or([Q.Term(name, token, boost=weight) for name, weight in FIELD_WEIGHTS.items()])
+                    for token in dict.fromkeys(tokens)
+                ]
+                if len(per_token) == 1:
+                    options.append(per_token[0])
+                elif " " in phrase:  # a multi-word synonym: all of its words
+                    options.append(Q.And(per_token))
+                else:  # a compound split into parts: any part is a (weaker) match
+                    options.append(Q.Or(per_token))
+            return Q.Or(options) if options else None
+
+        parts = [q for q in (concept_query(c) for c in concepts) if q is not None]
+        if not parts:
+            return Results(query=text, lang=lang, hits=[])
+        filters = []
+        if category:
+            filters.append(Q.Term("category", category))
+        if not include_drafts:
+            filters.append(Q.Term("draft", "no"))
+        mask_filter = Q.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        results = searcher.search(Q.And(parts), limit=limit, filter=mask_filter, terms=True)
+        if results.is_empty() and len(parts) > 1:
+            results = searcher.search(Q.Or(parts), limit=limit, filter=mask_filter, terms=True)
+        results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
+        results.formatter = HtmlFormatter(tagname="mark", classname="match", termclass="term")
+        hits = []
+        for hit in results:
+            snippet = hit.highlights("body", top=1) or ""
+            hits.append(Hit(
+                id=hit["id"], lang=lang, slug=hit["slug"], title=hit["title"], summary=hit["summary"],
+                category=hit["category"], applies_to=[a for a in hit["applies_to"].split(",") if a],
+                snippet=snippet, score=round(hit.score, 3),
+            ))
+        suggestion = " ".join(corrected) if changed and suggest else None
+        return Results(query=text, lang=lang, hits=hits, suggestion=suggestion, total=len(results))
+
+    def _concepts(self, words: list[str], searcher, vocabulary: Vocabulary):
+        """Group the words into concepts: synonym phrases, known words and corrected typos."""
+        phrases = vocabulary.phrases()
+        reader = searcher.reader()
+        concepts: list[list[str]] = []
+        corrected: list[str] = []
+        changed = False
+        i = 0
+        while i < len(words):
+            matched = None
+            for size in (3, 2):  # longest synonym phrase first
+                phrase = " ".join(words[i:i + size])
+                if i + size <= len(words) and phrase in phrases:
+                    matched = phrase
+                    break
+            if matched:
+                concepts.append(vocabulary.groups_for(matched))
+                corrected.append(matched)
+                i += len(matched.split())
+                continue
+            word = words[i]
+            i += 1
+            if word in phrases or reader.doc_frequency("words", word) > 0 or len(word) < 4:
+                concepts.append(vocabulary.groups_for(word))
+                corrected.append(word)
+                continue
+            fix = self._correct(word, reader)
+            if fix:
+                changed = True
+                concepts.append(sorted(set(vocabulary.groups_for(fix)) | {word}))
+                corrected.append(fix)
+            else:
+                concepts.append(vocabulary.groups_for(word))
+                corrected.append(word)
+        return concepts, corrected, changed
+
+    @staticmethod
+    def _correct(word: str, reader) -> str | None:
+        """Return the most frequent indexed word within one or two edits, or None."""
+        maxdist = 1 if len(word) <= 5 else 2
+        candidates = []
+        for candidate in reader.terms_within("words", word, maxdist):
+            if candidate == word:
+                continue
+            distance = 1 if maxdist == 1 else _edit_distance(word, candidate)
+            candidates.append((distance, -reader.doc_frequency("words", candidate), candidate))
+        if not candidates:
+            return None
+        return min(candidates)[2]
+
+    def stats(self) -> dict:
+        """Return what the index holds, for the command line and the editors."""
+        try:
+            meta = json.loads((self.current_link / "meta.json").read_text())
+        except (OSError, ValueError):
+            return {"built": False}
+        return {"built": True, **meta, "current": meta.get("fingerprint") == self.fingerprint()}
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Return the Damerau-Levenshtein distance between two short words."""
+    previous = list(range(len(b) + 1))
+    before = None
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if before and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current.append(value)
+        before, previous = previous, current
+    return previous[-1]

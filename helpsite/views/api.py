@@ -1,0 +1,69 @@
+"""The JSON API: search (a public contract, keep its shape) and, later, triage."""
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ..extensions import csrf, limiter, search_index
+from ..i18n import LANGUAGES, other_language, preferred_language
+from ..search import MAX_LIMIT, QueryError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # read-only JSON: no session state changes, so no CSRF token
+
+
+def error(message: str, status: int = 400):
+    """Return a JSON error with a message in the caller's language."""
+    return jsonify({"error": message}), status
+
+
+def result_json(hit) -> dict:
+    return {
+        "id": hit.id,
+        "lang": hit.lang,
+        "title": hit.title,
+        "url": url_for("kb.article", lang=hit.lang, slug=hit.slug, _external=True),
+        "summary": hit.summary,
+        "category": hit.category,
+        "applies_to": hit.applies_to,
+        "snippet": hit.snippet,
+    }
+
+
+@bp.route("/search")
+@limiter.limit(lambda: current_app.config.get("API_SEARCH_RATE_LIMIT", "120/minute"))
+def search():
+    """Search the articles: GET /api/search?q=TEXT&lang=nl|en&limit=N."""
+    lang = request.args.get("lang") or preferred_language()
+    message_lang = lang if lang in LANGUAGES else preferred_language()
+    with force_locale(message_lang):
+        if lang not in LANGUAGES:
+            return error(_("Unknown language %(lang)s: use nl or en.", lang=lang[:10]))
+        raw_limit = request.args.get("limit", "10")
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            return error(_("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT))
+        if not 1 <= limit <= MAX_LIMIT:
+            return error(_("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT))
+        text = request.args.get("q", "")
+        try:
+            results = search_index.search(text, lang, limit=limit)
+            hits = results.hits
+            if not hits:  # the other language may have the answer; each result says its language
+                hits = search_index.search(text, other_language(lang), limit=limit, suggest=False).hits
+        except QueryError as exc:
+            messages = {
+                "empty": _("Parameter q is required: the text to search for."),
+                "too_long": _("q is too long: use at most 200 characters."),
+                "no_words": _("q contains no words to search for."),
+            }
+            return error(messages[str(exc)])
+        except FileNotFoundError:
+            return error(_("The search index is being built. Try again in a minute."), 503)
+        return jsonify({
+            "query": results.query,
+            "lang": lang,
+            "suggestion": results.suggestion,
+            "results": [result_json(hit) for hit in hits],
+        })

@@ -1,0 +1,165 @@
+"""The knowledge base pages: home, categories, articles, search, permalinks, sitemap."""
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import articles, search_index
+from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
+from ..search import QueryError
+from .. import analytics
+
+bp = Blueprint("kb", __name__)
+
+QUERY_ERRORS = {
+    "empty": lambda: _("Type a word or a question to search for."),
+    "too_long": lambda: _("Your search is too long. Use at most 200 characters."),
+    "no_words": lambda: _("Your search contains no words to look for."),
+}
+
+
+def sees_drafts() -> bool:
+    """Return whether the visitor may see draft articles (editors and admins)."""
+    return bool(getattr(current_user, "is_editor", False))
+
+
+def article_url(article, **kwargs) -> str:
+    """Return the URL of an article in its own language."""
+    return url_for("kb.article", lang=article.lang, slug=article.slug, **kwargs)
+
+
+def article_alternates(article_id: str, shown) -> dict[str, str]:
+    """Return {lang: url} of the article in each language (a fallback URL where untranslated)."""
+    alternates = {}
+    for lang in LANGUAGES:
+        translated = articles.get(lang, article_id, include_drafts=sees_drafts())
+        alternates[lang] = article_url(translated) if translated else url_for("kb.article", lang=lang, slug=shown.slug)
+    return alternates
+
+
+@bp.route("/")
+def root():
+    """Send the visitor to the home page in their language."""
+    return redirect(url_for("kb.home", lang=preferred_language()), code=302)
+
+
+@localized_route(bp, {"nl": "/", "en": "/"})
+def home():
+    """Show the search box and the categories."""
+    lang = g.lang
+    counts = {c["id"]: len(articles.in_category(lang, c["id"])) for c in articles.categories}
+    popular = [a for a in (articles.get(lang, i) for i in current_app.config.get("HOME_POPULAR", ())) if a]
+    return render_template("kb/home.html", categories=articles.categories, counts=counts, popular=popular)
+
+
+@localized_route(bp, {"nl": "/categorie/<category_id>", "en": "/category/<category_id>"})
+def category(category_id):
+    """List the articles of one category."""
+    found = articles.category(category_id)
+    if found is None:
+        abort(404)
+    listed = articles.in_category(g.lang, category_id)
+    # Articles that exist only in the other language are listed too, marked as such.
+    listed_ids = {a.id for a in listed}
+    untranslated = [a for a in articles.in_category(other_language(g.lang), category_id) if a.id not in listed_ids]
+    return render_template("kb/category.html", category=found, articles=listed, untranslated=untranslated)
+
+
+@localized_route(bp, {"nl": "/artikel/<slug>", "en": "/article/<slug>"})
+def article(slug):
+    """Show one article, or the other language's version with a notice when it is untranslated."""
+    lang = g.lang
+    drafts = sees_drafts()
+    found = articles.by_slug(lang, slug)
+    if found is None:
+        moved = articles.by_alias(lang, slug)
+        if moved:
+            return redirect(article_url(moved), code=301)
+        other = articles.by_slug(other_language(lang), slug) or articles.by_alias(other_language(lang), slug)
+        if other is None or (other.draft and not drafts):
+            abort(404)
+        translated = articles.get(lang, other.id, include_drafts=drafts)
+        if translated:
+            return redirect(article_url(translated), code=301)
+        found = other  # shown in the other language, with a notice
+    if found.draft and not drafts:
+        abort(404)
+    alternates = article_alternates(found.id, found)
+    canonical = article_url(found)
+    return render_template(
+        "kb/article.html",
+        article=found,
+        fallback=found.lang != lang,
+        related=articles.related(found),
+        category=articles.category(found.category),
+        alternates=alternates,
+        hreflang={l: u for l, u in alternates.items() if articles.get(l, found.id, drafts)},
+        canonical=canonical,
+    )
+
+
+@bp.route("/a/<article_id>")
+def permalink(article_id):
+    """Redirect a stable permalink to the article in the visitor's language."""
+    found = articles.best(article_id, preferred_language(), include_drafts=sees_drafts())
+    if found is None:
+        abort(404)
+    target = article_url(found) if found.lang == preferred_language() else url_for(
+        "kb.article", lang=preferred_language(), slug=found.slug)
+    return redirect(target, code=302)
+
+
+@localized_route(bp, {"nl": "/zoeken", "en": "/search"})
+def search():
+    """Search the articles; offer the other language's results when this one has none."""
+    lang = g.lang
+    text = request.args.get("q", "")
+    category_id = request.args.get("category") or None
+    if category_id and articles.category(category_id) is None:
+        category_id = None
+    results = other_results = error = None
+    if text.strip():
+        try:
+            results = search_index.search(text, lang, limit=20, category=category_id, include_drafts=sees_drafts())
+            if not results.hits:
+                other_results = search_index.search(text, other_language(lang), limit=10, category=category_id)
+            analytics.record_search(results.query, lang, len(results.hits),
+                                    len(other_results.hits) if other_results else 0)
+        except QueryError as exc:
+            error = QUERY_ERRORS[str(exc)]()
+        except FileNotFoundError:
+            error = _("Search is being prepared. Please try again in a minute, or browse the categories.")
+            current_app.logger.error("search index missing")
+    status = 200
+    return render_template("kb/search.html", q=text, results=results, other_results=other_results,
+                           error=error, category_id=category_id, categories=articles.categories), status
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    """List every page with its language alternates, for search engines."""
+    pages = []
+    for lang in LANGUAGES:
+        pages.append({"url": url_for("kb.home", lang=lang, _external=True),
+                      "alternates": {l: url_for("kb.home", lang=l, _external=True) for l in LANGUAGES}})
+        for cat in articles.categories:
+            pages.append({"url": url_for("kb.category", lang=lang, category_id=cat["id"], _external=True),
+                          "alternates": {l: url_for("kb.category", lang=l, category_id=cat["id"], _external=True)
+                                         for l in LANGUAGES}})
+        for item in articles.in_language(lang):
+            alternates = {}
+            for l in LANGUAGES:
+                translated = articles.get(l, item.id)
+                if translated:
+                    alternates[l] = url_for("kb.article", lang=l, slug=translated.slug, _external=True)
+            pages.append({"url": alternates[lang], "alternates": alternates, "updated": item.updated})
+    xml = render_template("kb/sitemap.xml", pages=pages)
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Tell crawlers what to index and where the sitemap is."""
+    lines = ["User-agent: *", "Disallow: /api/", "Disallow: /nl/zoeken", "Disallow: /en/search",
+             "Disallow: /desk/", "Disallow: /editor/", f"Sitemap: {url_for('kb.sitemap', _external=True)}", ""]
+    return Response("\n".join(lines), mimetype="text/plain")
