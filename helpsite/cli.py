@@ -6,11 +6,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import translations
 from .content import check_content
 from .extensions import articles, search_index
 
 content_cli = AppGroup("content", help="Check and inspect the articles.")
 search_cli = AppGroup("search", help="Build and inspect the search index.")
+translate_cli = AppGroup("translate", help="Keep the interface catalogs (translations/) in step.")
 
 
 @content_cli.command("check")
@@ -49,7 +51,30 @@ def search_status():
     click.echo(f"{stats['articles']} articles, built in {stats['seconds']} s, {state}.")
 
 
+@translate_cli.command("update")
+def translate_update():
+    """Extract the marked strings and merge them into the nl and en catalogs."""
+    translations.update()
+
+
+@translate_cli.command("compile")
+def translate_compile():
+    """Compile the catalogs for Flask-Babel."""
+    translations.compile_catalogs()
+
+
+@translate_cli.command("check")
+def translate_check():
+    """List messages that are untranslated or fuzzy; exit non-zero when there are any."""
+    problems = [f"{lang}: {p}" for lang in ("nl", "en") for p in translations.untranslated(lang)]
+    for problem in problems:
+        click.echo(problem)
+    click.echo(f"{len(problems)} problem(s).")
+    sys.exit(1 if problems else 0)
+
+
 def init_app(app):
     """Register the command groups."""
     app.cli.add_command(content_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(translate_cli)

@@ -1,0 +1,155 @@
+"""Fixtures built from the app factory: each test gets its own database.
+
+The search index of the shipped content is built once per test session (it is derived
+data and read-only for most tests); tests that change content build their own with
+``make_app``. Set TEST_DATABASE_URL to run the suite on PostgreSQL instead of SQLite.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from helpsite import create_app
+from helpsite.config import PROJECT_DIR, TestingConfig
+from helpsite.extensions import db
+
+CONTENT_DIR = PROJECT_DIR / "content"
+
+
+@pytest.fixture(scope="session")
+def shared_index_dir(tmp_path_factory):
+    """Return a folder holding the search index of the shipped content, built once."""
+    return tmp_path_factory.mktemp("search-index")
+
+
+def _database_url(tmp_path: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def make_app(tmp_path, shared_index_dir):
+    """Return a factory for apps with this test's database and optional own content/index."""
+    made = []
+
+    def factory(**overrides):
+        config = {
+            key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()
+        }
+        config.update({
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+            "CONTENT_DIR": str(CONTENT_DIR),
+            "SEARCH_INDEX_DIR": str(shared_index_dir),
+            "SERVER_NAME": "help.test",
+        })
+        config.update(overrides)
+        app = create_app(config)
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                db.drop_all()
+            db.create_all()
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                db.session.remove()
+                db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def content_copy(tmp_path):
+    """Return a private copy of the shipped content folder that a test may change."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+def csrf_token(response) -> str:
+    """Return the CSRF token from a rendered form."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+# -- end-to-end: a real server in a thread and Debian's headless Chromium ---------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+class LiveServer:
+    """The app served by Werkzeug on a free localhost port, in a background thread."""
+
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(make_app):
+    """Serve a fresh app over HTTP for the browser; yields the LiveServer (use .url and .app)."""
+    app = make_app(SERVER_NAME=None, RATELIMIT_ENABLED=False)
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Start Debian's Chromium through Playwright (never a downloaded browser)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """Return a fresh browser page (own cookies), Dutch by default."""
+    context = browser.new_context(locale="nl-NL")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
