@@ -4,11 +4,12 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
-from . import accounts, cli, i18n, security, views
+from . import accounts, cli, database, i18n, security, views
 from .config import Config, instance_secret
 from .extensions import articles, babel, csrf, db, limiter, login_manager, migrate, search_index
-from .views import api, kb  # noqa: I001  (blueprints)
+from .views import api, auth, kb
 
 
 def create_app(config=None) -> Flask:
@@ -28,6 +29,7 @@ def create_app(config=None) -> Flask:
     if not app.config["SEARCH_INDEX_DIR"]:
         app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
 
+    database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -35,6 +37,9 @@ def create_app(config=None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(accounts.load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
     articles.init_app(app)
     search_index.init_app(app)
     i18n.init_app(app)
@@ -43,5 +48,6 @@ def create_app(config=None) -> Flask:
 
     app.register_blueprint(kb.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
     cli.init_app(app)
     return app

@@ -3,7 +3,7 @@
 import logging
 
 from .extensions import db
-from .models import SearchEvent
+from .models import SearchEvent, TriageDecision
 
 log = logging.getLogger(__name__)
 
@@ -17,3 +17,15 @@ def record_search(query: str, lang: str, hits: int, other_language_hits: int = 0
     except Exception:  # noqa: BLE001 - a lost analytics row must not cost the reader their results
         db.session.rollback()
         log.exception("could not record a search")
+
+
+def record_triage(text: str, lang: str, verdict: str, topic: str | None, user_id: int | None = None,
+                  overridden: bool = False, ticket_id: int | None = None, source: str = "web") -> None:
+    """Remember how a question was routed and whether the customer overrode it, for editors to review."""
+    try:
+        db.session.add(TriageDecision(text=text[:5000], lang=lang, verdict=verdict, topic=topic, user_id=user_id,
+                                      overridden=overridden, ticket_id=ticket_id, source=source))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the customer's question matters more than the statistics
+        db.session.rollback()
+        log.exception("could not record a triage decision")

@@ -6,9 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import translations
+from . import accounts, mail, translations
 from .content import check_content
-from .extensions import articles, search_index
+from .extensions import articles, db, search_index
+from .models import PLANS, ROLES
 
 content_cli = AppGroup("content", help="Check and inspect the articles.")
 search_cli = AppGroup("search", help="Build and inspect the search index.")
@@ -73,8 +74,84 @@ def translate_check():
     sys.exit(1 if problems else 0)
 
 
+users_cli = AppGroup("users", help="Create users and give customers their domains.")
+mail_cli = AppGroup("mail", help="Send what waits in the outbox.")
+demo_cli = AppGroup("demo", help="Demo data for trying the site.")
+
+DEMO_USERS = [
+    # email, password, role, plan, name, domains
+    ("klant@bakkerij-jansen.nl", "demo-klant-2026", "customer", "standard", "Bakkerij Jansen",
+     ["bakkerij-jansen.nl", "jansen-taarten.nl"]),
+    ("it@groothandel-devries.nl", "demo-managed-2026", "customer", "managed", "Groothandel De Vries",
+     ["groothandel-devries.nl"]),
+    ("owner@example-shop.com", "demo-customer-2026", "customer", "standard", "Example Shop", ["example-shop.com"]),
+    ("support@webxtra.nl", "demo-support-2026", "support", "standard", "Sanne (support)", []),
+    ("redactie@webxtra.nl", "demo-editor-2026", "editor", "standard", "Eva (editor)", []),
+    ("admin@webxtra.nl", "demo-admin-2026x", "admin", "standard", "Admin", []),
+]
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="customer", show_default=True)
+@click.option("--plan", type=click.Choice(PLANS), default="standard", show_default=True)
+@click.option("--name", default="")
+@click.option("--locale", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--domain", "domains", multiple=True, help="A domain of the customer (repeatable).")
+@click.password_option(help="At least 12 characters; asked for when not given.")
+def users_create(email, role, plan, name, locale, domains, password):
+    """Create a user with a hashed password and optional domains."""
+    try:
+        user = accounts.create_user(email, password, role=role, plan=plan, name=name, locale=locale,
+                                    domains=domains)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role} {user.email} ({user.plan}) with domains: "
+               f"{', '.join(d.name for d in user.domains) or '-'}")
+
+
+@users_cli.command("add-domain")
+@click.argument("email")
+@click.argument("domain")
+def users_add_domain(email, domain):
+    """Give an existing customer a domain."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    try:
+        accounts.assign_domain(user, domain)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user.email} now has: {', '.join(d.name for d in user.domains)}")
+
+
+@mail_cli.command("send")
+def mail_send():
+    """Send the mails waiting in the outbox (run it from cron while the SMTP server may be down)."""
+    sent, waiting = mail.send_pending()
+    click.echo(f"{sent} sent, {waiting} still waiting.")
+
+
+@demo_cli.command("seed")
+def demo_seed():
+    """Create the demo accounts (once) and print their logins."""
+    for email, password, role, plan, name, domains in DEMO_USERS:
+        if accounts.find_user(email) is None:
+            accounts.create_user(email, password, role=role, plan=plan, name=name, domains=domains,
+                                 locale="en" if email.endswith(".com") else "nl")
+    click.echo("Demo accounts (email / password / role):")
+    for email, password, role, plan, name, domains in DEMO_USERS:
+        extra = f", {plan}, domains {', '.join(domains)}" if role == "customer" else ""
+        click.echo(f"  {email:28} {password:20} {role}{extra}")
+
+
 def init_app(app):
     """Register the command groups."""
     app.cli.add_command(content_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(translate_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(demo_cli)

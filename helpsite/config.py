@@ -41,7 +41,23 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a slow writer loses nothing
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "8025"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "support@webxtra.nl")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "5"))
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour")
+    ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
+    # The support calendar (helpsite/support_calendar.py); holidays come from the `holidays` package.
+    SUPPORT_OPEN = os.environ.get("HELPSITE_SUPPORT_OPEN", "09:00")
+    SUPPORT_CLOSE = os.environ.get("HELPSITE_SUPPORT_CLOSE", "17:30")
+    SUPPORT_TIMEZONE = os.environ.get("HELPSITE_SUPPORT_TIMEZONE", "Europe/Amsterdam")
+    SUPPORT_EXTRA_CLOSED_DAYS = os.environ.get("HELPSITE_SUPPORT_EXTRA_CLOSED_DAYS", "")  # "2026-12-24,2026-12-31"
+    SUPPORT_MANAGED_RESPONSE_HOURS = float(os.environ.get("HELPSITE_SUPPORT_MANAGED_RESPONSE_HOURS", "4"))
 
 
 class TestingConfig(Config):

@@ -41,10 +41,6 @@ def init_app(app):
         current_app.logger.info("CSRF refusal on %s: %s", request.path, error.description)
         if wants_json():
             return jsonify({"error": message}), 400
-        # Views with forms re-render themselves on this flag, so nothing typed is lost.
-        handler = current_app.config.get("CSRF_RERENDER", {}).get(request.endpoint)
-        if handler:
-            return handler(message)
         return render_template("error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)

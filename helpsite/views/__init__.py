@@ -1,6 +1,10 @@
 """Thin blueprints, one per area: they read the request, call a domain module, render."""
 
+import re
+
 from flask import current_app, request, url_for
+from flask_babel import format_datetime
+from markupsafe import Markup, escape
 
 from ..extensions import articles
 from ..i18n import LOCALIZED_ENDPOINTS, current_language
@@ -16,6 +20,7 @@ def switch_url(lang: str) -> str:
 
 def init_app(app):
     """Give every template the helpers the layout needs."""
+    register_filters(app)
 
     @app.context_processor
     def layout_helpers():
@@ -24,3 +29,25 @@ def init_app(app):
             "has_endpoint": lambda name: name in current_app.view_functions,
             "provider": lambda key: articles.placeholder_values(current_language()).get(key, ""),
         }
+
+
+URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def format_due(moment) -> str:
+    """Format an expected response moment in the visitor's language and the support time zone."""
+    if moment is None:
+        return "-"
+    return format_datetime(moment, "EEEE d MMMM y, HH:mm")
+
+
+def linkify(text: str) -> Markup:
+    """Escape text and turn the web addresses in it into links (for support replies)."""
+    escaped = str(escape(text))
+    return Markup(URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+
+
+def register_filters(app):
+    """Add the template filters for dates and message bodies."""
+    app.add_template_filter(format_due, "format_due")
+    app.add_template_filter(linkify, "linkify_permalinks")

@@ -1,0 +1,232 @@
+"""Tickets as the SLA describes them: numbers, the queue and its rules, response targets, mail.
+
+The queue rules: Managed Hosting customers are always ahead of the rest; otherwise a ticket
+keeps its place (``queued_at``) until the customer replies before we answered, or opens a
+second ticket on the same subject, which moves it to the back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from . import mail
+from .accounts import normalise_domain
+from .extensions import db
+from .models import Message, Ticket, User, utcnow
+from .support_calendar import calendar_from_config
+
+OPEN_STATUSES = ("waiting_support", "waiting_customer")
+STATUSES = OPEN_STATUSES + ("closed",)
+KINDS = ("technical", "administrative")
+MAX_SUBJECT_LENGTH = 200
+MAX_BODY_LENGTH = 10_000
+TICKET_NUMBER = re.compile(r"\[\s*#\s*(\d{1,9})\s*\]|(?<![\w#])#\s?(\d{1,9})\b|\bticket\s*(?:nr\.?|no\.?|number|nummer)?\s*#?\s*(\d{1,9})\b", re.I)
+
+
+class TicketError(ValueError):
+    """Input a ticket cannot be made from; str(error) is a key the views turn into a message."""
+
+
+def clean_text(text: str | None, max_length: int, multiline: bool = True) -> str:
+    """Normalise user text: drop control characters (not newlines), trim; raise TicketError when too long."""
+    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
+    allowed = "\n\t" if multiline else ""
+    text = "".join(ch for ch in text if ch in allowed or unicodedata.category(ch)[0] != "C")
+    text = text.strip() if multiline else " ".join(text.split())
+    if len(text) > max_length:
+        raise TicketError("too_long")
+    return text
+
+
+def check_domain(customer: User, name: str) -> str:
+    """Return the normalised (sub)domain when it is one of the customer's; raise TicketError otherwise."""
+    name = normalise_domain(name)
+    if not name:
+        raise TicketError("domain_missing")
+    if not re.match(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", name):
+        raise TicketError("domain_invalid")
+    for domain in customer.domains:
+        if name == domain.name or name.endswith("." + domain.name):
+            return name
+    raise TicketError("domain_not_yours")
+
+
+def subject_line(ticket: Ticket, subject: str | None = None) -> str:
+    """Return a mail subject with the ticket number in brackets, as the SLA asks customers to keep it."""
+    return f"[#{ticket.number}] {subject or ticket.subject}"
+
+
+def find_ticket_number(subject: str) -> int | None:
+    """Return the ticket number in a subject, tolerant of what people and mail programs do to it."""
+    match = TICKET_NUMBER.search(subject or "")
+    if not match:
+        return None
+    return int(next(group for group in match.groups() if group))
+
+
+def similar_open_tickets(customer: User, domain: str, subject: str) -> list[Ticket]:
+    """Return the customer's open tickets about the same domain or with a similar subject."""
+    words = {w for w in re.findall(r"\w{4,}", subject.lower())}
+    candidates = db.session.scalars(
+        select(Ticket).where(Ticket.user_id == customer.id, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id.desc())
+    ).all()
+    similar = []
+    for ticket in candidates:
+        theirs = {w for w in re.findall(r"\w{4,}", ticket.subject.lower())}
+        overlap = len(words & theirs) / max(1, min(len(words), len(theirs))) if words and theirs else 0
+        if ticket.domain == domain or overlap >= 0.5:
+            similar.append(ticket)
+    return similar
+
+
+def response_due(created: dt.datetime, kind: str, managed: bool) -> dt.datetime:
+    """Return the expected response moment on the support calendar."""
+    calendar = calendar_from_config(current_app.config)
+    hours = float(current_app.config.get("SUPPORT_MANAGED_RESPONSE_HOURS", 4))
+    return calendar.due_at(created, kind, managed, hours)
+
+
+def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = "technical",
+                lang: str = "nl", via: str = "web", now: dt.datetime | None = None) -> Ticket:
+    """Create a ticket with its first message and queue the confirmation mail.
+
+    A second ticket on the same subject or domain moves the earlier open ones to the back
+    of the queue, as the SLA says.
+    """
+    if kind not in KINDS:
+        raise TicketError("kind_invalid")
+    now = now or utcnow()
+    subject = clean_text(subject, MAX_SUBJECT_LENGTH, multiline=False)
+    body = clean_text(body, MAX_BODY_LENGTH)
+    if not body:
+        raise TicketError("body_missing")
+    earlier = similar_open_tickets(customer, domain, subject or body[:80]) if domain else []
+    for ticket in earlier:
+        ticket.queued_at = now
+    ticket = Ticket(
+        customer=customer, domain=domain, subject=subject or body.split("\n", 1)[0][:80], kind=kind,
+        status="waiting_support", managed=customer.is_managed, lang=lang, queued_at=now, created_at=now,
+        updated_at=now, due_at=response_due(now, kind, customer.is_managed),
+    )
+    if earlier:
+        ticket.duplicate_of_id = earlier[0].id
+    ticket.messages.append(Message(author=customer, author_role="customer", body=body, via=via, created_at=now))
+    db.session.add(ticket)
+    db.session.flush()  # the number is needed for the mail subject
+    notify_customer(ticket, "created")
+    db.session.commit()
+    return ticket
+
+
+def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "web",
+                         now: dt.datetime | None = None) -> Message:
+    """Add the customer's reply; replying before we answered moves the ticket to the back of the queue."""
+    now = now or utcnow()
+    body = clean_text(body, MAX_BODY_LENGTH)
+    if not body:
+        raise TicketError("body_missing")
+    if ticket.status != "waiting_support":  # a new question for us: a new response target
+        ticket.due_at = response_due(now, ticket.kind, ticket.managed)
+    # Either way the ticket goes to the back: the SLA's rule for a reply before our answer,
+    # and the normal place for a ticket that returns to us.
+    ticket.queued_at = now
+    ticket.status = "waiting_support"
+    ticket.closed_at = None
+    ticket.updated_at = now
+    message = Message(author=author, author_role="customer", body=body, via=via, created_at=now)
+    ticket.messages.append(message)
+    db.session.commit()
+    return message
+
+
+def add_support_reply(ticket: Ticket, agent: User, body: str, internal: bool = False,
+                      now: dt.datetime | None = None) -> Message:
+    """Answer the customer (mailed, waiting for the customer) or add an internal note."""
+    now = now or utcnow()
+    body = clean_text(body, MAX_BODY_LENGTH)
+    if not body:
+        raise TicketError("body_missing")
+    message = Message(author=agent, author_role="support", body=body, internal=internal, created_at=now)
+    ticket.messages.append(message)
+    if not internal:
+        ticket.status = "waiting_customer"
+        ticket.updated_at = now
+        db.session.flush()
+        notify_customer(ticket, "replied", message=message)
+    db.session.commit()
+    return message
+
+
+def close_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
+    """Close a ticket."""
+    ticket.status = "closed"
+    ticket.closed_at = now or utcnow()
+    db.session.commit()
+
+
+def reopen_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
+    """Reopen a closed ticket: it waits for us again."""
+    now = now or utcnow()
+    ticket.status = "waiting_support"
+    ticket.closed_at = None
+    ticket.queued_at = now
+    ticket.due_at = response_due(now, ticket.kind, ticket.managed)
+    db.session.commit()
+
+
+def ticket_for(user: User, number: int) -> Ticket | None:
+    """Return the ticket if this user may see it (its customer, or support staff), else None."""
+    if number is None or number < 1 or number > 2**31:
+        return None
+    ticket = db.session.get(Ticket, number)
+    if ticket is None:
+        return None
+    if user.is_staff or ticket.user_id == user.id:
+        return ticket
+    return None
+
+
+def customer_tickets(customer: User) -> list[Ticket]:
+    """Return a customer's tickets, open ones first, newest first."""
+    tickets = db.session.scalars(select(Ticket).where(Ticket.user_id == customer.id).order_by(Ticket.id.desc())).all()
+    return sorted(tickets, key=lambda t: t.status == "closed")
+
+
+def queue(status: str | None = "waiting_support", kind: str | None = None, domain: str | None = None) -> list[Ticket]:
+    """Return tickets in the order the SLA serves them: Managed Hosting first, then by place in the queue."""
+    query = select(Ticket)
+    if status == "open":
+        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    elif status in STATUSES:
+        query = query.where(Ticket.status == status)
+    if kind in KINDS:
+        query = query.where(Ticket.kind == kind)
+    if domain:
+        pattern = normalise_domain(domain)
+        query = query.where(or_(Ticket.domain == pattern, Ticket.domain.like(f"%.{pattern}")))
+    query = query.order_by(Ticket.managed.desc(), Ticket.queued_at.asc(), Ticket.id.asc())
+    return list(db.session.scalars(query).all())
+
+
+def visible_messages(ticket: Ticket, user: User) -> list[Message]:
+    """Return the conversation as this user may see it: customers never see internal notes."""
+    return [m for m in ticket.messages if user.is_staff or not m.internal]
+
+
+def notify_customer(ticket: Ticket, event: str, message: Message | None = None) -> None:
+    """Queue the mail about a ticket in the customer's language (sent after the commit)."""
+    with force_locale(ticket.lang):
+        context = {"ticket": ticket, "message": message, "event": event}
+        body = render_template(f"mail/ticket_{event}.txt", **context)
+        html = render_template(f"mail/ticket_{event}.html", **context)
+        subject = subject_line(ticket) if event != "created" else subject_line(
+            ticket, _("Received: %(subject)s", subject=ticket.subject))
+    mail.queue_mail(ticket.customer.email, subject, body, html, ticket_id=ticket.id)

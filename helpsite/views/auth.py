@@ -1,0 +1,79 @@
+"""Logging in and out."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from .. import accounts
+from ..extensions import limiter
+from ..i18n import localized_route
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(_l("Enter your email address.")),
+                                                         Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
+                                                         Length(max=1024)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return a same-site path to go back to after login, or None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(user) -> str:
+    if user.is_staff:
+        return url_for("desk.queue") if "desk.queue" in current_app.view_functions else url_for("kb.home")
+    if user.is_editor:
+        return url_for("editor.dashboard") if "editor.dashboard" in current_app.view_functions else url_for("kb.home")
+    return url_for("tickets.mine")
+
+
+@localized_route(bp, {"nl": "/inloggen", "en": "/login"}, methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_LIMIT", "10/minute;50/hour"), methods=["POST"])
+def login():
+    """Log a customer or staff member in."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.find_user(form.email.data)
+        if accounts.check_password(user, form.password.data):
+            next_page = safe_next(request.args.get("next"))
+            accounts.start_session(user)
+            lang = g.lang
+            session.clear()  # a fresh session at login: nothing from before survives
+            session["lang"] = lang
+            login_user(user, remember=form.remember.data)
+            flash(_("You are logged in."), "success")
+            return redirect(next_page or home_for(user))
+        form.password.errors.append(_("The email address or password is not right."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Log out, and make the old session cookie worthless."""
+    lang = session.get("lang")
+    accounts.end_session(current_user)
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("kb.home"))

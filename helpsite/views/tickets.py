@@ -1,0 +1,159 @@
+"""Customers ask questions, get routed, open tickets and follow them."""
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from .. import analytics, mail, tickets, triage
+from ..extensions import articles, csrf, limiter, search_index
+from ..i18n import localized_route
+from ..models import utcnow
+from ..support_calendar import calendar_from_config
+
+bp = Blueprint("tickets", __name__)
+
+# The forms validate their own CSRF token, so that a refused token shows the form again
+# with everything the customer typed instead of an error page.
+TICKET_ERRORS = {
+    "too_long": lambda: _("Your text is too long. Shorten it, or split it into separate questions."),
+    "domain_missing": lambda: _("Name the (sub)domain your question is about."),
+    "domain_invalid": lambda: _("This is not a valid domain name. Write it like voorbeeld.nl or shop.voorbeeld.nl."),
+    "domain_not_yours": lambda: _("This domain is not in your account. Choose one of your domains or a subdomain of one."),
+    "body_missing": lambda: _("Write your question."),
+    "kind_invalid": lambda: _("Unknown kind of question."),
+}
+
+
+def csrf_message() -> str:
+    return _("This form had expired. Nothing is lost: check your text and send it again.")
+
+
+class AskForm(FlaskForm):
+    domain = StringField(_l("(Sub)domain"), validators=[DataRequired(_l("Name the (sub)domain your question is about.")),
+                                                        Length(max=253)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Give your question a short subject.")),
+                                                     Length(max=tickets.MAX_SUBJECT_LENGTH,
+                                                            message=_l("Use at most %(max)d characters."))])
+    question = TextAreaField(_l("Your question"), validators=[
+        DataRequired(_l("Write your question.")),
+        Length(max=tickets.MAX_BODY_LENGTH, message=_l("Use at most %(max)d characters."))])
+    # Choices the customer made on earlier steps, carried along so nothing is asked twice.
+    override = BooleanField()
+    split_ok = BooleanField()
+    duplicate_choice = HiddenField()
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your reply"), validators=[
+        DataRequired(_l("Write your reply.")),
+        Length(max=tickets.MAX_BODY_LENGTH, message=_l("Use at most %(max)d characters."))])
+
+
+def replace_csrf_errors(form) -> None:
+    if form.csrf_token.errors:
+        form.csrf_token.errors = [csrf_message()]
+
+
+def support_availability() -> dict:
+    """Return whether support is open now and, if not, when it opens."""
+    calendar = calendar_from_config(current_app.config)
+    now = utcnow()
+    is_open = calendar.is_open(now)
+    return {"open": is_open, "next_opening": None if is_open else calendar.next_opening(now)}
+
+
+@localized_route(bp, {"nl": "/vraag-stellen", "en": "/ask"}, methods=["GET", "POST"])
+@login_required
+@csrf.exempt
+@limiter.limit(lambda: current_app.config.get("ASK_RATE_LIMIT", "30/hour"), methods=["POST"])
+def ask():
+    """Ask a question: it is answered with articles, turned to documentation, or becomes a ticket."""
+    if not current_user.is_customer:
+        abort(403)
+    form = AskForm()
+    context = {"form": form, "availability": support_availability(), "decision": None, "split": False,
+               "similar": [], "domains": [d.name for d in current_user.domains]}
+    if request.method == "GET":
+        if len(context["domains"]) == 1:
+            form.domain.data = context["domains"][0]
+        return render_template("tickets/ask.html", **context)
+    if not form.validate_on_submit():
+        replace_csrf_errors(form)
+        return render_template("tickets/ask.html", **context), 400
+    try:
+        domain = tickets.check_domain(current_user, form.domain.data)
+        subject = tickets.clean_text(form.subject.data, tickets.MAX_SUBJECT_LENGTH, multiline=False)
+        question = tickets.clean_text(form.question.data, tickets.MAX_BODY_LENGTH)
+    except tickets.TicketError as exc:
+        field = form.domain if str(exc).startswith("domain") else form.question
+        field.errors = [TICKET_ERRORS[str(exc)]()]
+        return render_template("tickets/ask.html", **context), 400
+
+    text = f"{subject}\n{question}"
+    decision = triage.classify(text, g.lang, articles, search_index)
+    context["decision"] = decision
+    if decision.verdict != "ticket" and not form.override.data:
+        analytics.record_triage(text, g.lang, decision.verdict, decision.topic, current_user.id)
+        return render_template("tickets/ask.html", **context)
+    if triage.split_advice(text, g.lang) and not form.split_ok.data:
+        context["split"] = True
+        return render_template("tickets/ask.html", **context)
+    choice = form.duplicate_choice.data or ""
+    if not choice:
+        similar = tickets.similar_open_tickets(current_user, domain, subject)
+        if similar:
+            context["similar"] = similar
+            return render_template("tickets/ask.html", **context)
+    if choice.startswith("add:"):
+        existing = tickets.ticket_for(current_user, int(choice[4:])) if choice[4:].isdigit() else None
+        if existing is None or existing.user_id != current_user.id:
+            abort(404)
+        tickets.add_customer_message(existing, current_user, question)
+        return redirect(url_for("tickets.show", number=existing.number, added=1))
+
+    kind = decision.ticket_kind if decision.verdict == "ticket" and decision.ticket_kind else "technical"
+    ticket = tickets.open_ticket(current_user, domain, subject, question, kind=kind, lang=g.lang)
+    analytics.record_triage(text, g.lang, decision.verdict, decision.topic, current_user.id,
+                            overridden=decision.verdict != "ticket", ticket_id=ticket.id)
+    mail.send_pending()
+    return redirect(url_for("tickets.show", number=ticket.number, created=1))
+
+
+@localized_route(bp, {"nl": "/mijn-tickets", "en": "/my-tickets"})
+@login_required
+def mine():
+    """List the customer's tickets with their status and expected response."""
+    return render_template("tickets/mine.html", tickets=tickets.customer_tickets(current_user))
+
+
+@localized_route(bp, {"nl": "/tickets/<int:number>", "en": "/tickets/<int:number>"}, methods=["GET", "POST"])
+@login_required
+@csrf.exempt
+def show(number):
+    """Show one ticket's conversation; the customer can reply."""
+    ticket = tickets.ticket_for(current_user, number)
+    if ticket is None:
+        abort(404)  # not "forbidden": whether someone else's ticket exists is not for others to learn
+    if current_user.is_staff and "desk.ticket" in current_app.view_functions:
+        return redirect(url_for("desk.ticket", number=number))
+    form = ReplyForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                tickets.add_customer_message(ticket, current_user, form.body.data)
+            except tickets.TicketError as exc:
+                form.body.errors = [TICKET_ERRORS[str(exc)]()]
+                status = 400
+            else:
+                return redirect(url_for("tickets.show", number=number, replied=1))
+        else:
+            replace_csrf_errors(form)
+            status = 400
+    return render_template("tickets/show.html", ticket=ticket, form=form,
+                           messages=tickets.visible_messages(ticket, current_user),
+                           created=request.args.get("created") == "1"), status
