@@ -53,10 +53,11 @@ class Config:
     ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
     # The support calendar (helpsite/support_calendar.py); holidays come from the `holidays` package.
+    # Extra closed days: ISO dates separated by commas, e.g. "2026-12-24,2026-12-31".
     SUPPORT_OPEN = os.environ.get("HELPSITE_SUPPORT_OPEN", "09:00")
     SUPPORT_CLOSE = os.environ.get("HELPSITE_SUPPORT_CLOSE", "17:30")
     SUPPORT_TIMEZONE = os.environ.get("HELPSITE_SUPPORT_TIMEZONE", "Europe/Amsterdam")
-    SUPPORT_EXTRA_CLOSED_DAYS = os.environ.get("HELPSITE_SUPPORT_EXTRA_CLOSED_DAYS", "")  # "2026-12-24,2026-12-31"
+    SUPPORT_EXTRA_CLOSED_DAYS = os.environ.get("HELPSITE_SUPPORT_EXTRA_CLOSED_DAYS", "")
     SUPPORT_MANAGED_RESPONSE_HOURS = float(os.environ.get("HELPSITE_SUPPORT_MANAGED_RESPONSE_HOURS", "4"))
 
 

@@ -1,0 +1,210 @@
+"""When the Customer Support Team is open, and when a ticket's answer is due.
+
+The SLA: Monday to Friday 09:00-17:30 (Europe/Amsterdam), closed on national holidays
+("m.u.v. nationale feestdagen"); technical questions are answered within 3 working days,
+administrative ones within 7 days, Managed Hosting within its guaranteed time.
+
+The holidays come from the ``holidays`` package (public category of NL), as verified with
+holidays 0.109: Nieuwjaarsdag, Goede vrijdag, Eerste and Tweede paasdag, Koningsdag (27 April,
+26 April when the 27th is a Sunday), Bevrijdingsdag only in lustrum years (2025, 2030, ...),
+Hemelvaartsdag, Eerste and Tweede pinksterdag, Eerste and Tweede kerstdag. No holiday moves
+to a Monday when it falls in a weekend. Other days the team is closed (a yearly 5 May, a
+company day out) go in SUPPORT_EXTRA_CLOSED_DAYS.
+
+Open periods are half-open: open at 09:00:00 sharp, closed at 17:30:00 sharp. Times are local
+wall-clock times, so opening stays 09:00 on both sides of a DST change; lengths are measured
+in real (UTC) time. Every moment given must be timezone-aware; results are in the calendar's
+timezone.
+"""
+
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from flask_babel import format_date, format_time
+from flask_babel import gettext as _
+
+TECHNICAL_WORKING_DAYS = 3
+ADMINISTRATIVE_DAYS = 7
+DEFAULT_MANAGED_HOURS = 4
+
+
+@lru_cache(maxsize=64)
+def national_holidays(year: int) -> frozenset[date]:
+    """Return the Dutch national holidays of one year (cached: the package builds them slowly)."""
+    return frozenset(holidays.country_holidays("NL", years=year))
+
+
+def _require_aware(moment: datetime, name: str = "moment") -> None:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware; got the naive datetime {moment.isoformat()}")
+
+
+class SupportCalendar:
+    """The opening hours of the Customer Support Team and the working time between moments."""
+
+    def __init__(self, open_time: time = time(9, 0), close_time: time = time(17, 30),
+                 tz: str = "Europe/Amsterdam", extra_closed_days=()):
+        if not open_time < close_time:
+            raise ValueError(f"support must open before it closes: {open_time} is not before {close_time}")
+        try:
+            self.tz = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone for the support calendar: {tz!r}") from error
+        self.open_time = open_time
+        self.close_time = close_time
+        self.extra_closed_days = frozenset(_as_date(day) for day in extra_closed_days)
+
+    @property
+    def working_day(self) -> timedelta:
+        """Return the open time of one working day (8.5 hours by default)."""
+        return datetime.combine(date.min, self.close_time) - datetime.combine(date.min, self.open_time)
+
+    def is_working_day(self, day: date) -> bool:
+        """Tell whether support opens at all on this (local) day."""
+        return (day.weekday() < 5 and day not in national_holidays(day.year)
+                and day not in self.extra_closed_days)
+
+    def opening(self, day: date) -> datetime:
+        """Return the opening moment of a day, whether or not support opens that day."""
+        return datetime.combine(day, self.open_time, tzinfo=self.tz)
+
+    def closing(self, day: date) -> datetime:
+        """Return the closing moment of a day, whether or not support opens that day."""
+        return datetime.combine(day, self.close_time, tzinfo=self.tz)
+
+    def is_open(self, moment: datetime) -> bool:
+        """Tell whether support is open at this moment."""
+        _require_aware(moment)
+        local = moment.astimezone(self.tz)
+        return self.is_working_day(local.date()) and self.open_time <= local.time() < self.close_time
+
+    def next_opening(self, moment: datetime) -> datetime:
+        """Return the moment itself when open, else the next moment support opens."""
+        _require_aware(moment)
+        local = moment.astimezone(self.tz)
+        if self.is_open(local):
+            return local
+        day = local.date()
+        if not (self.is_working_day(day) and local.time() < self.open_time):
+            day = self._next_working_day(day)
+        return self.opening(day)
+
+    def reopens_at(self, moment: datetime) -> datetime | None:
+        """Return when support opens again, or None while it is open (for "next available on ...")."""
+        return None if self.is_open(moment) else self.next_opening(moment)
+
+    def working_seconds_between(self, start: datetime, end: datetime) -> float:
+        """Return the seconds of open time from start to end (negative when end comes first)."""
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        if end < start:
+            return -self.working_seconds_between(end, start)
+        start_utc, end_utc = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        total = timedelta()
+        day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        while day <= last:
+            if self.is_working_day(day):
+                begin = max(start_utc, self.opening(day).astimezone(timezone.utc))
+                finish = min(end_utc, self.closing(day).astimezone(timezone.utc))
+                if finish > begin:
+                    total += finish - begin
+            day += timedelta(days=1)
+        return total.total_seconds()
+
+    def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
+        """Return the moment when `duration` of open time has passed since start.
+
+        The clock starts at the next opening; an amount that runs out exactly at closing
+        time gives that closing moment, not the next morning.
+        """
+        _require_aware(start, "start")
+        if duration < timedelta():
+            raise ValueError(f"working time to add must not be negative: {duration}")
+        cursor = self.next_opening(start)
+        remaining = duration
+        while True:
+            closing = self.closing(cursor.date())
+            # Subtract in UTC: same-zone subtraction in Python ignores a DST change in between.
+            available = closing.astimezone(timezone.utc) - cursor.astimezone(timezone.utc)
+            if remaining <= available:
+                return (cursor.astimezone(timezone.utc) + remaining).astimezone(self.tz)
+            remaining -= available
+            cursor = self.opening(self._next_working_day(cursor.date()))
+
+    def due_at(self, created: datetime, kind: str, managed: bool = False,
+               managed_hours: float = DEFAULT_MANAGED_HOURS) -> datetime:
+        """Return the moment a ticket's answer is expected, by the SLA's rule for its kind."""
+        _require_aware(created, "created")
+        if managed:
+            if managed_hours <= 0:
+                raise ValueError(f"the Managed Hosting response time must be positive: {managed_hours}")
+            return self.add_working_time(created, timedelta(hours=managed_hours))
+        if kind == "technical":
+            return self.add_working_time(created, TECHNICAL_WORKING_DAYS * self.working_day)
+        if kind == "administrative":
+            # "binnen 7 dagen": calendar days, same wall-clock time (also across DST), then the
+            # next opening, since nobody answers while support is closed.
+            later = created.astimezone(self.tz) + timedelta(days=ADMINISTRATIVE_DAYS)
+            return self.next_opening(later.astimezone(timezone.utc))
+        raise ValueError(f"unknown ticket kind {kind!r}: expected 'technical' or 'administrative'")
+
+    def _next_working_day(self, day: date) -> date:
+        # Terminates: weekends and holidays never close more than a few days in a row, and the
+        # extra closed days are a finite set.
+        day += timedelta(days=1)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        raise ValueError(f"an extra closed day must be a date, not a moment: {value!r}")
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as error:
+        raise ValueError(f"an extra closed day must be an ISO date (YYYY-MM-DD): {value!r}") from error
+
+
+def _as_time(value, key: str) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError as error:
+        raise ValueError(f"{key} must be a time such as 09:00: {value!r}") from error
+
+
+def calendar_from_config(config) -> SupportCalendar:
+    """Build the support calendar from the SUPPORT_* settings."""
+    extra = config.get("SUPPORT_EXTRA_CLOSED_DAYS") or ()
+    if isinstance(extra, str):  # from the environment: "2026-12-24,2026-12-31"
+        extra = [part for part in extra.split(",") if part.strip()]
+    return SupportCalendar(
+        open_time=_as_time(config.get("SUPPORT_OPEN", "09:00"), "SUPPORT_OPEN"),
+        close_time=_as_time(config.get("SUPPORT_CLOSE", "17:30"), "SUPPORT_CLOSE"),
+        tz=config.get("SUPPORT_TIMEZONE", "Europe/Amsterdam"),
+        extra_closed_days=extra,
+    )
+
+
+def format_moment(moment: datetime) -> str:
+    """Return a moment in the request's language, e.g. "Monday, November 30, 2026 at 09:00".
+
+    Formatting needs an app context with Flask-Babel; the calendar itself does not.
+    """
+    return _("%(day)s at %(time)s", day=format_date(moment, "full"), time=format_time(moment, "HH:mm"))
+
+
+def describe_next_opening(calendar: SupportCalendar, moment: datetime) -> str | None:
+    """Return "The support team is next available on ..." while closed, None while open."""
+    reopening = calendar.reopens_at(moment)
+    if reopening is None:
+        return None
+    return _("The support team is next available on %(moment)s.", moment=format_moment(reopening))
