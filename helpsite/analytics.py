@@ -3,7 +3,7 @@
 import logging
 
 from .extensions import db
-from .models import SearchEvent, TriageDecision
+from .models import ArticleLink, SearchEvent, TriageDecision
 
 log = logging.getLogger(__name__)
 
@@ -29,3 +29,13 @@ def record_triage(text: str, lang: str, verdict: str, topic: str | None, user_id
     except Exception:  # noqa: BLE001 - the customer's question matters more than the statistics
         db.session.rollback()
         log.exception("could not record a triage decision")
+
+
+def record_article_link(article_id: str, ticket_id: int) -> None:
+    """Remember that support linked an article in a reply."""
+    try:
+        db.session.add(ArticleLink(article_id=article_id[:100], ticket_id=ticket_id))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the reply is sent already; a lost statistic is not worth an error
+        db.session.rollback()
+        log.exception("could not record an article link")

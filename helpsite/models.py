@@ -6,8 +6,9 @@ import datetime as dt
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
@@ -17,6 +18,25 @@ PLANS = ("standard", "managed")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
 
 
 class User(UserMixin, db.Model):
@@ -31,7 +51,7 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="nl")
     # Rotated at every login and logout: a session cookie carries it, so a copied cookie dies at logout.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     domains: Mapped[list[Domain]] = relationship(back_populates="owner", cascade="all, delete-orphan",
                                                  order_by="Domain.name")
 
@@ -76,11 +96,11 @@ class Ticket(db.Model):
     managed: Mapped[bool] = mapped_column(Boolean, default=False)  # plan when opened: Managed Hosting goes first
     lang: Mapped[str] = mapped_column(String(5), default="nl")
     # The queue is ordered by this moment: moving a ticket to the back sets it to now.
-    queued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     customer: Mapped[User] = relationship(foreign_keys=[user_id])
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", cascade="all, delete-orphan",
@@ -101,7 +121,7 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     via: Mapped[str] = mapped_column(String(10), default="web")  # web | email
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     author: Mapped[User | None] = relationship()
 
@@ -115,8 +135,8 @@ class OutgoingMail(db.Model):
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
@@ -129,7 +149,7 @@ class IncomingMail(db.Model):
     subject: Mapped[str] = mapped_column(String(300), default="")
     raw: Mapped[bytes] = mapped_column(db.LargeBinary)
     reason: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -142,7 +162,7 @@ class SearchEvent(db.Model):
     hits: Mapped[int] = mapped_column(Integer)
     other_hits: Mapped[int] = mapped_column(Integer, default=0)
     clicked_article: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ArticleFeedback(db.Model):
@@ -153,7 +173,7 @@ class ArticleFeedback(db.Model):
     lang: Mapped[str] = mapped_column(String(5))
     helpful: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class TriageDecision(db.Model):
@@ -168,7 +188,7 @@ class TriageDecision(db.Model):
     overridden: Mapped[bool] = mapped_column(Boolean, default=False)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     source: Mapped[str] = mapped_column(String(10), default="web")  # web | email
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ArticleLink(db.Model):
@@ -177,4 +197,4 @@ class ArticleLink(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[str] = mapped_column(String(100), index=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

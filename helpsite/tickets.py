@@ -230,3 +230,10 @@ def notify_customer(ticket: Ticket, event: str, message: Message | None = None) 
         subject = subject_line(ticket) if event != "created" else subject_line(
             ticket, _("Received: %(subject)s", subject=ticket.subject))
     mail.queue_mail(ticket.customer.email, subject, body, html, ticket_id=ticket.id)
+
+
+def linked_tickets(ticket: Ticket) -> list[Ticket]:
+    """Return the tickets marked as duplicates of this one, and the one it duplicates."""
+    query = select(Ticket).where(or_(Ticket.duplicate_of_id == ticket.id,
+                                     Ticket.id == (ticket.duplicate_of_id or 0))).order_by(Ticket.id)
+    return [t for t in db.session.scalars(query).all() if t.id != ticket.id]

@@ -153,3 +153,78 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# -- mail: a real SMTP server (aiosmtpd) on a free localhost port --------------------------
+
+class MailSink:
+    """Collects what the site sends, as parsed email messages."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """Run a real SMTP server; yields (sink, port)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture
+def closed_port():
+    """Return a localhost port where nothing listens (a mail server that is down)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def users(app):
+    """Create demo-like users: two customers (one Managed Hosting), support, editor, admin."""
+    from helpsite import accounts
+
+    with app.app_context():
+        made = {
+            "customer": accounts.create_user("anna@klant.nl", "anna-password-1", domains=["klant.nl"]),
+            "other": accounts.create_user("bob@ander.nl", "bob-password-12", domains=["ander.nl"], locale="en"),
+            "managed": accounts.create_user("it@managed.nl", "managed-pass-12", plan="managed",
+                                            domains=["managed.nl"]),
+            "support": accounts.create_user("support@webxtra.nl", "support-pass-1", role="support"),
+            "editor": accounts.create_user("editor@webxtra.nl", "editor-pass-12", role="editor"),
+            "admin": accounts.create_user("admin@webxtra.nl", "admin-password1", role="admin"),
+        }
+        return {key: user.email for key, user in made.items()}
+
+
+PASSWORDS = {
+    "anna@klant.nl": "anna-password-1", "bob@ander.nl": "bob-password-12", "it@managed.nl": "managed-pass-12",
+    "support@webxtra.nl": "support-pass-1", "editor@webxtra.nl": "editor-pass-12",
+    "admin@webxtra.nl": "admin-password1",
+}
+
+
+def login(client, email, lang="nl"):
+    """Log in through the real form (CSRF token included); return the response."""
+    path = "/nl/inloggen" if lang == "nl" else "/en/login"
+    token = csrf_token(client.get(path))
+    return client.post(path, data={"email": email, "password": PASSWORDS[email], "csrf_token": token})

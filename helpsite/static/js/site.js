@@ -111,3 +111,67 @@
 
   document.querySelectorAll("input[data-suggest]").forEach(attach);
 })();
+
+// Support desk: "Insert link" puts the article link at the cursor instead of reloading the page.
+(function () {
+  "use strict";
+  var body = document.getElementById("body");
+  if (!body) { return; }
+  document.querySelectorAll("button[data-insert]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      var text = button.getAttribute("data-insert");
+      var start = body.selectionStart || body.value.length, end = body.selectionEnd || body.value.length;
+      var before = body.value.slice(0, start), after = body.value.slice(end);
+      var prefix = before && !/\n$/.test(before) ? "\n" : "";
+      body.value = before + prefix + text + "\n" + after;
+      var caret = (before + prefix + text + "\n").length;
+      body.focus();
+      body.setSelectionRange(caret, caret);
+    });
+  });
+})();
+
+// Question form: articles that may answer the question appear while the customer types.
+(function () {
+  "use strict";
+  var question = document.querySelector("textarea[data-suggest-articles]");
+  var subject = document.getElementById("subject");
+  var box = document.getElementById("question-suggestions");
+  if (!question || !box) { return; }
+  var list = box.querySelector("ul");
+  var endpoint = question.getAttribute("data-suggest-articles");
+  var lang = question.getAttribute("data-lang") || document.documentElement.lang;
+  var timer = null, controller = null;
+
+  function lookup() {
+    var text = ((subject ? subject.value + " " : "") + question.value).replace(/\s+/g, " ").trim();
+    if (text.length < 8) { box.hidden = true; return; }
+    // The API takes at most 200 characters: the start of the question says most.
+    text = text.slice(0, 190);
+    if (controller) { controller.abort(); }
+    controller = new AbortController();
+    fetch(endpoint + "?q=" + encodeURIComponent(text) + "&lang=" + lang + "&limit=4",
+          { signal: controller.signal, headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+      .then(function (data) {
+        list.innerHTML = "";
+        (data.results || []).forEach(function (result) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = result.url;
+          a.textContent = result.title;
+          a.target = "_blank";
+          a.rel = "noopener";
+          li.appendChild(a);
+          list.appendChild(li);
+        });
+        box.hidden = !list.children.length;
+      })
+      .catch(function () { /* the form works without suggestions */ });
+  }
+
+  function schedule() { clearTimeout(timer); timer = setTimeout(lookup, 400); }
+  question.addEventListener("input", schedule);
+  if (subject) { subject.addEventListener("input", schedule); }
+})();
