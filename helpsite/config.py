@@ -41,6 +41,13 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a slow writer loses nothing
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # Self-service client setup (helpsite/mailconfig.py): Apple profiles are signed when a PEM
+    # certificate (optionally followed by its chain) and key are given; unsigned otherwise.
+    MOBILECONFIG_SIGNING_CERT = os.environ.get("HELPSITE_MOBILECONFIG_SIGNING_CERT")
+    MOBILECONFIG_SIGNING_KEY = os.environ.get("HELPSITE_MOBILECONFIG_SIGNING_KEY")
+    MOBILECONFIG_SIGNING_KEY_PASSWORD = os.environ.get("HELPSITE_MOBILECONFIG_SIGNING_KEY_PASSWORD")
+    MOBILECONFIG_IDENTIFIER_PREFIX = os.environ.get("HELPSITE_MOBILECONFIG_IDENTIFIER_PREFIX", "nl.webxtra.help")
+    AUTOCONFIG_RATE_LIMIT = os.environ.get("AUTOCONFIG_RATE_LIMIT", "60/minute")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "8025"))
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
@@ -49,6 +56,23 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "support@webxtra.nl")
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "5"))
+    # Mail in (helpsite/mail_in.py): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
+    # Other addresses of ours (comma-separated, e.g. the address customers write to): mail from them is a loop.
+    MAIL_IN_OWN_ADDRESSES = os.environ.get("MAIL_IN_OWN_ADDRESSES", "")
+    MAIL_IN_MAX_BYTES = int(os.environ.get("MAIL_IN_MAX_BYTES", str(25 * 1024 * 1024)))  # larger mail is cut
+    MAIL_IN_KEEP_BYTES = int(os.environ.get("MAIL_IN_KEEP_BYTES", str(5 * 1024 * 1024)))  # raw kept for a person
+    MAIL_IN_MAX_PER_HOUR = int(os.environ.get("MAIL_IN_MAX_PER_HOUR", "20"))  # from one sender: then a person looks
+    # The authserv-id of our own mail server's Authentication-Results header; when set, mail whose
+    # DMARC check failed there is kept for a person instead of posted into a ticket.
+    MAIL_IN_AUTHSERV_ID = os.environ.get("MAIL_IN_AUTHSERV_ID", "")
+    IMAP_HOST = os.environ.get("IMAP_HOST", "")
+    IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
+    IMAP_USER = os.environ.get("IMAP_USER", "")
+    IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
+    IMAP_SSL = os.environ.get("IMAP_SSL", "1") == "1"
+    IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+    IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER", "")  # empty: mark processed mail \Seen
+    IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT", "30"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour")
     ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
@@ -69,3 +93,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
+    # OWASP's argon2id minimum: still ASVS-compliant, four times faster than production's.
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19456
+    ARGON2_PARALLELISM = 1

@@ -23,6 +23,9 @@ import markdown
 import nh3
 import yaml
 
+# libyaml's parser where PyYAML was built with it: ten times faster than the pure-Python one.
+YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("nl", "en")
@@ -57,11 +60,15 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 class ContentError(Exception):
-    """A content file that cannot be used, with the line it went wrong on."""
+    """A content file that cannot be used, with the line it went wrong on.
 
-    def __init__(self, path: Path, line: int, message: str, warning: bool = False):
+    code names the kind of problem for callers that explain it in the reader's language
+    (the editors' preview): "too_large", "encoding", "binary"; None for the other findings.
+    """
+
+    def __init__(self, path: Path, line: int, message: str, warning: bool = False, code: str | None = None):
         super().__init__(f"{path}:{line}: {'warning: ' if warning else ''}{message}")
-        self.path, self.line, self.message, self.warning = path, line, message, warning
+        self.path, self.line, self.message, self.warning, self.code = path, line, message, warning, code
 
 
 @dataclass
@@ -83,6 +90,7 @@ class Article:
     draft: bool = False
     body_line: int = 1  # line of the file where the markdown body starts
     store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
+    digest: str = ""  # sha256 of the file as read: the search index compares it to find changed articles
 
     @cached_property
     def html(self) -> str:
@@ -137,7 +145,7 @@ def load_yaml(path: Path, default=None):
     if not path.exists():
         return default
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=YamlLoader)
 
 
 def provider_values(provider: dict, lang: str) -> dict[str, str]:
@@ -152,14 +160,23 @@ def provider_values(provider: dict, lang: str) -> dict[str, str]:
 
 def parse_article(path: Path, lang: str) -> Article:
     """Read one article file; raise ContentError with a line number when it is unusable."""
-    raw = path.read_bytes()
+    return parse_article_text(path.read_bytes(), path, lang)
+
+
+def parse_article_text(raw: bytes, path: Path, lang: str) -> Article:
+    """Parse the bytes of an article file that lives (or would live) at path."""
     if len(raw) > MAX_ARTICLE_BYTES:
-        raise ContentError(path, 1, f"file is larger than {MAX_ARTICLE_BYTES // 1024} KiB")
+        raise ContentError(path, 1, f"file is larger than {MAX_ARTICLE_BYTES // 1024} KiB", code="too_large")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows Notepad calls "Unicode"
+        raise ContentError(path, 1, "the file is UTF-16, not UTF-8 (save the file as UTF-8)", code="encoding")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ContentError(path, line, "not valid UTF-8 (save the file as UTF-8)") from None
+        raise ContentError(path, line, "not valid UTF-8 (save the file as UTF-8)", code="encoding") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ContentError(path, line, "the file contains NUL bytes: it is not a text file", code="binary")
     text = text.replace("\r\n", "\n")
     if not text.startswith("---\n"):
         raise ContentError(path, 1, "missing front matter: the file must start with a '---' line")
@@ -167,11 +184,13 @@ def parse_article(path: Path, lang: str) -> Article:
     if end == -1:
         raise ContentError(path, 1, "front matter is not closed with a '---' line")
     try:
-        meta = yaml.safe_load(text[4:end]) or {}
+        meta = yaml.load(text[4:end], Loader=YamlLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         raise ContentError(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except (ValueError, RecursionError) as exc:  # YAML accepts 2026-13-45 and deep nesting; Python cannot build them
+        raise ContentError(path, 2, f"front matter has an impossible value: {exc}") from None
     if not isinstance(meta, dict):
         raise ContentError(path, 2, "front matter must be a mapping of fields")
     body_start = text.find("\n", end + 1) + 1 if text.find("\n", end + 1) != -1 else len(text)
@@ -200,6 +219,8 @@ def parse_article(path: Path, lang: str) -> Article:
             meta[name] = [value]
         elif not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
             raise ContentError(path, field_line(name), f"{name} must be a list of words")
+    if not isinstance(meta.get("draft", False), bool):  # the string "false" would hide the article
+        raise ContentError(path, field_line("draft"), "draft must be true or false")
     slug = path.stem
     if not ID_PATTERN.match(slug):
         raise ContentError(path, 1, "file name (the slug) must be lowercase letters, digits and hyphens")
@@ -218,6 +239,7 @@ def parse_article(path: Path, lang: str) -> Article:
         aliases=[str(a) for a in meta.get("aliases") or []],
         draft=bool(meta.get("draft", False)),
         body_line=body_line,
+        digest=hashlib.sha256(raw).hexdigest(),
     )
 
 
@@ -443,47 +465,79 @@ def check_content(content_dir: Path) -> list[ContentError]:
     store.reload_interval = None
     store.reload()
     problems = list(store.errors)
-    category_ids = {c.get("id") for c in store.categories}
-    known_placeholders = set(store.placeholder_values("nl"))
-    all_ids = store.all_ids()
     slugs_seen: dict[tuple[str, str], Path] = {}
 
     for lang, articles in store.by_lang.items():
         for article in articles.values():
-            path = article.path
-
-            def problem(line: int, message: str, warning: bool = False) -> None:
-                problems.append(ContentError(path, line, message, warning))
-
-            if article.category not in category_ids:
-                problem(2, f"unknown category {article.category!r} (categories.yaml has {', '.join(sorted(category_ids))})")
-            for client in article.applies_to:
-                if client not in APPLIES_TO:
-                    problem(2, f"unknown applies_to id {client!r}")
+            problems.extend(check_article(article, store))
             for slug in [article.slug, *article.aliases]:
                 key = (lang, slug)
-                if key in slugs_seen and slugs_seen[key] != path:
-                    problem(2, f"slug or alias {slug!r} is also used by {slugs_seen[key].name}")
-                slugs_seen[key] = path
-            other_langs = [other for other in LANGUAGES if other != lang]
-            for other in other_langs:
-                if article.id not in store.by_lang.get(other, {}):
-                    problem(1, f"no {other} translation of article {article.id!r} (it will be shown in {lang})", warning=True)
-            for offset, line in enumerate(article.body.split("\n")):
-                lineno = article.body_line + offset
-                for match in PLACEHOLDER.finditer(line):
-                    if match.group(1) not in known_placeholders:
-                        problem(lineno, f"unknown placeholder {{{{{match.group(1)}}}}}")
-                for match in ARTICLE_LINK.finditer(line):
-                    if match.group(1) not in all_ids:
-                        problem(lineno, f"link to unknown article a:{match.group(1)}")
-                for match in re.finditer(r"\]\(/a/([a-z0-9-]+)", line):
-                    if match.group(1) not in all_ids:
-                        problem(lineno, f"link to unknown article /a/{match.group(1)}")
-                for match in IMAGE.finditer(line):
-                    if not match.group(1).strip():
-                        problem(lineno, f"image {match.group(2)!r} has no alt text")
-                if RAW_HTML.search(line) and not line.lstrip().startswith(("    ", "```")):
-                    problem(lineno, "raw HTML is not allowed (it is removed when the page is rendered)")
+                if key in slugs_seen and slugs_seen[key] != article.path:
+                    problems.append(ContentError(
+                        article.path, 2, f"slug or alias {slug!r} is also used by {slugs_seen[key].name}"))
+                slugs_seen[key] = article.path
     problems.sort(key=lambda p: (str(p.path), p.line))
     return problems
+
+
+def check_article(article: Article, store: ArticleStore) -> list[ContentError]:
+    """Check one parsed article against the store: category, clients, translations, placeholders, links, images, HTML."""
+    problems: list[ContentError] = []
+    path, lang = article.path, article.lang
+    category_ids = {c.get("id") for c in store.categories}
+    known_placeholders = set(store.placeholder_values("nl"))
+    all_ids = store.all_ids() | {article.id}  # an article may link to itself
+
+    def problem(line: int, message: str, warning: bool = False) -> None:
+        problems.append(ContentError(path, line, message, warning))
+
+    if article.category not in category_ids:
+        problem(2, f"unknown category {article.category!r} (categories.yaml has {', '.join(sorted(category_ids))})")
+    for client in article.applies_to:
+        if client not in APPLIES_TO:
+            problem(2, f"unknown applies_to id {client!r}")
+    for other in LANGUAGES:
+        if other != lang and article.id not in store.by_lang.get(other, {}):
+            problem(1, f"no {other} translation of article {article.id!r} (it will be shown in {lang})", warning=True)
+    for offset, line in enumerate(article.body.split("\n")):
+        lineno = article.body_line + offset
+        for match in PLACEHOLDER.finditer(line):
+            if match.group(1) not in known_placeholders:
+                problem(lineno, f"unknown placeholder {{{{{match.group(1)}}}}}")
+        for match in ARTICLE_LINK.finditer(line):
+            if match.group(1) not in all_ids:
+                problem(lineno, f"link to unknown article a:{match.group(1)}")
+        for match in re.finditer(r"\]\(/a/([a-z0-9-]+)", line):
+            if match.group(1) not in all_ids:
+                problem(lineno, f"link to unknown article /a/{match.group(1)}")
+        for match in IMAGE.finditer(line):
+            if not match.group(1).strip():
+                problem(lineno, f"image {match.group(2)!r} has no alt text")
+        if RAW_HTML.search(line) and not line.lstrip().startswith(("    ", "```")):
+            problem(lineno, "raw HTML is not allowed (it is removed when the page is rendered)")
+    return problems
+
+
+def check_article_text(raw: bytes, lang: str, slug: str, store: ArticleStore) -> tuple[Article | None, list[ContentError]]:
+    """Parse and check one article text as if it were saved as <lang>/<slug>.md; nothing is written.
+
+    Returns the article (None when it cannot be parsed) and the findings. The file it would
+    replace is the same article, not a duplicate; any other article with its id, slug or an
+    alias is.
+    """
+    path = store.articles_dir / lang / f"{slug}.md"
+    try:
+        article = parse_article_text(raw, path, lang)
+    except ContentError as exc:
+        return None, [exc]
+    article.store = store
+    problems = check_article(article, store)
+    same_id = store.by_lang.get(lang, {}).get(article.id)
+    if same_id is not None and same_id.path != path:
+        problems.append(ContentError(path, 2, f"duplicate id {article.id!r} (also in {same_id.path.name})"))
+    for name in [article.slug, *article.aliases]:
+        owner = store.by_slug(lang, name) or store.by_alias(lang, name)
+        if owner is not None and owner.path != path:
+            problems.append(ContentError(path, 2, f"slug or alias {name!r} is also used by {owner.path.name}"))
+    problems.sort(key=lambda p: p.line)
+    return article, problems
