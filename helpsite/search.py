@@ -38,6 +38,9 @@ MAX_QUERY_WORDS = 12
 MAX_LIMIT = 50
 WORD = re.compile(r"[\w][\w.+#-]*\w|\w", re.UNICODE)
 FIELD_WEIGHTS = {"title": 4.0, "tags": 3.0, "summary": 2.0, "body": 1.0}
+# A synonym counts for less than the word typed: otherwise "FTP instellen in WinSCP" finds the
+# FileZilla guide first, because "filezilla" is a synonym of "ftp" and fills that guide's title.
+SYNONYM_WEIGHT = 0.3
 
 
 class QueryError(ValueError):
@@ -154,12 +157,12 @@ class Vocabulary:
         return cls(synonyms=groups, compound_parts=parts)
 
     def groups_for(self, phrase: str) -> list[str]:
-        """Return every synonym of a word or phrase, itself included."""
+        """Return the word or phrase itself first, then every synonym of it."""
         found = {phrase}
         for group in self.synonyms:
             if phrase in group:
                 found.update(group)
-        return sorted(found)
+        return [phrase] + sorted(found - {phrase})
 
     def phrases(self) -> set[str]:
         return {member for group in self.synonyms for member in group}
@@ -386,12 +389,13 @@ class SearchIndex:
 
         def concept_query(alternatives: list[str]):
             options = []
-            for phrase in alternatives:
+            for position, phrase in enumerate(alternatives):  # the word typed (or its correction) first
                 tokens = [t.text for t in schema["body"].analyzer(phrase)]
                 if not tokens:
                     continue
+                own = 1.0 if position == 0 else SYNONYM_WEIGHT
                 per_token = [
-                    Q.Or([Q.Term(name, token, boost=weight) for name, weight in FIELD_WEIGHTS.items()])
+                    Q.Or([Q.Term(name, token, boost=weight * own) for name, weight in FIELD_WEIGHTS.items()])
                     for token in dict.fromkeys(tokens)
                 ]
                 if len(per_token) == 1:
@@ -458,7 +462,7 @@ class SearchIndex:
             fix = self._correct(word, reader)
             if fix:
                 changed = True
-                concepts.append(sorted(set(vocabulary.groups_for(fix)) | {word}))
+                concepts.append([*vocabulary.groups_for(fix), word])
                 corrected.append(fix)
             else:
                 concepts.append(vocabulary.groups_for(word))
