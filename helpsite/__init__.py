@@ -6,10 +6,11 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, cli, database, i18n, security, views
+from . import accounts, cli, content_sync, database, i18n, security, views
 from .config import Config, instance_secret
 from .extensions import articles, babel, csrf, db, limiter, login_manager, migrate, search_index
-from .views import api, auth, kb
+from .views import api, auth, autoconfig, desk, editor, feedback, kb
+from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
 
 
 def create_app(config=None) -> Flask:
@@ -42,6 +43,7 @@ def create_app(config=None) -> Flask:
     login_manager.login_message_category = "info"
     articles.init_app(app)
     search_index.init_app(app)
+    content_sync.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     views.init_app(app)
@@ -49,5 +51,10 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(kb.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(ticket_views.bp)
+    app.register_blueprint(desk.bp)
+    app.register_blueprint(autoconfig.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(feedback.bp)
     cli.init_app(app)
     return app

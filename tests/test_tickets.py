@@ -82,7 +82,7 @@ def test_support_reply_waits_for_customer_and_mails(app, people):
     # The customer answers: back to us, at the back of the queue, with a new response target.
     tickets.add_customer_message(ticket, people["other"], "Thanks, but it still fails.", now=at(2026, 11, 24, 9, 0))
     assert ticket.status == "waiting_support"
-    assert ticket.due_at == at(2026, 11, 27, 9, 0)
+    assert ticket.due_at == at(2026, 11, 26, 17, 30)  # 3 × 8.5 open hours from Tuesday 09:00
 
 
 def test_internal_notes_are_hidden_from_customers(app, people):
