@@ -8,6 +8,7 @@ from ..extensions import articles, search_index
 from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
 from ..search import QueryError
 from .. import analytics
+from .autoconfig import personal_guide
 
 bp = Blueprint("kb", __name__)
 
@@ -95,6 +96,7 @@ def article(slug):
         alternates=alternates,
         hreflang={l: u for l, u in alternates.items() if articles.get(l, found.id, drafts)},
         canonical=canonical,
+        **personal_guide(found),  # a mail or FTP guide with the reader's own settings
     )
 
 
