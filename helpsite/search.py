@@ -362,12 +362,10 @@ class SearchIndex:
             raise FileNotFoundError("the search index has not been built (run: flask search build)")
         cache = self._local.__dict__.setdefault("searchers", {})
         cached = cache.get(lang)
-        if cached and cached[0] == target:
-            searcher = cached[1]
-            if not searcher.up_to_date():  # a single article was updated in place
-                searcher = searcher.refresh()
-                cache[lang] = (target, searcher)
-            return searcher
+        if cached and cached[0] == target and cached[1].up_to_date():
+            return cached[1]
+        # Reopen, also when a single article was updated in place: Whoosh's refresh() reuses the
+        # old segment's reader, misses the new deletion and shows the updated article twice.
         if cached:
             cached[1].close()
         ix = whoosh_index.open_dir(str(self.root / target / lang))
