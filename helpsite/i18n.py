@@ -43,7 +43,9 @@ def current_language() -> str:
     if lang in LANGUAGES:
         return lang
     if request:
-        return preferred_language()
+        # A URL no route matched (a 404) still says its language: /en/unknown is an English page.
+        prefix = request.path.split("/", 2)[1]
+        return prefix if prefix in LANGUAGES else preferred_language()
     return DEFAULT_LANGUAGE
 
 
