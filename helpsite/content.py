@@ -465,12 +465,15 @@ def check_content(content_dir: Path) -> list[ContentError]:
     store.reload_interval = None
     store.reload()
     problems = list(store.errors)
-    slugs_seen: dict[tuple[str, str], Path] = {}
+    # Slugs first: an alias that takes another article's slug is reported in the file with the alias.
+    slugs_seen: dict[tuple[str, str], Path] = {
+        (lang, article.slug): article.path for lang, articles in store.by_lang.items() for article in articles.values()
+    }
 
     for lang, articles in store.by_lang.items():
         for article in articles.values():
             problems.extend(check_article(article, store))
-            for slug in [article.slug, *article.aliases]:
+            for slug in article.aliases:
                 key = (lang, slug)
                 if key in slugs_seen and slugs_seen[key] != article.path:
                     problems.append(ContentError(

@@ -1,0 +1,219 @@
+"""`flask content check`: passes on the shipped content, names file and line of every mistake."""
+
+import re
+import shutil
+
+import pytest
+
+OUTLOOK_NL = "articles/nl/e-mail-instellen-outlook.md"
+PROBLEM_LINE = re.compile(r"^(?P<path>/\S+\.md):(?P<line>\d+): (?P<warning>warning: )?(?P<message>.+)$")
+SUMMARY = re.compile(r"^(?P<count>\d+) articles checked: (?P<errors>\d+) error\(s\), (?P<warnings>\d+) warning\(s\)\.$")
+
+
+def check(make_app, content, tmp_path, *options):
+    """Run flask content check on a content folder; return the result."""
+    app = make_app(CONTENT_DIR=str(content), SEARCH_INDEX_DIR=str(tmp_path / "idx"), SEARCH_BUILD_ON_START=False)
+    return app.test_cli_runner().invoke(args=["content", "check", *options])
+
+
+def problems(result) -> list[dict]:
+    """Return the reported problems; fail on any output line that is neither a problem nor the summary."""
+    found = []
+    lines = result.output.splitlines()
+    assert SUMMARY.match(lines[-1]), lines[-1]
+    for line in lines[:-1]:
+        match = PROBLEM_LINE.match(line)
+        assert match, f"not in file:line: message form: {line!r}"
+        found.append({**match.groupdict(), "line": int(match["line"])})
+    return found
+
+
+def append_to_body(path, text) -> int:
+    """Append a line to an article and return its line number."""
+    content = path.read_text(encoding="utf-8")
+    if not content.endswith("\n"):
+        content += "\n"
+    path.write_text(content + text + "\n", encoding="utf-8")
+    return content.count("\n") + 1
+
+
+def front_matter_end(path) -> int:
+    """Return the line number of the '---' that closes the front matter."""
+    return path.read_text(encoding="utf-8").split("\n").index("---", 1) + 1
+
+
+def test_the_shipped_content_passes(runner, app):
+    result = runner.invoke(args=["content", "check"])
+    assert result.exit_code == 0, result.output
+    count = sum(len(app.extensions["articles"].in_language(lang, include_drafts=True)) for lang in ("nl", "en"))
+    assert result.output.strip() == f"{count} articles checked: 0 error(s), 0 warning(s)."
+    assert count >= 60
+
+
+def test_the_shipped_content_passes_strictly_too(runner):
+    result = runner.invoke(args=["content", "check", "--strict"])
+    assert result.exit_code == 0, result.output
+
+
+# Each breakage: (name, change(content_dir) -> (file, line or None for "in the front matter"), message part).
+
+
+def bad_yaml(content):
+    path = content / OUTLOOK_NL
+    lines = path.read_text().split("\n")
+    lines.insert(3, "  verkeerd: ingesprongen")  # becomes line 4, under the title
+    path.write_text("\n".join(lines))
+    return path, 4, "front matter is not valid YAML"
+
+
+def missing_field(content):
+    path = content / OUTLOOK_NL
+    path.write_text(re.sub(r"^summary:.*\n", "", path.read_text(), count=1, flags=re.M))
+    return path, None, "missing front matter field(s): summary"
+
+
+def bad_date(content):
+    path = content / OUTLOOK_NL
+    path.write_text(path.read_text().replace("updated: 2026-11-20", "updated: gisteren", 1))
+    return path, 8, "updated must be a date"
+
+
+def unknown_category(content):
+    path = content / OUTLOOK_NL
+    path.write_text(path.read_text().replace("category: email", "category: e-mailprogrammas", 1))
+    return path, None, "unknown category 'e-mailprogrammas'"
+
+
+def unknown_client(content):
+    path = content / OUTLOOK_NL
+    path.write_text(path.read_text().replace("applies_to: [outlook]", "applies_to: [outlook, lotus_notes]", 1))
+    return path, None, "unknown applies_to id 'lotus_notes'"
+
+
+def duplicate_id(content):
+    copy = content / "articles" / "nl" / "outlook-kopie.md"
+    shutil.copy(content / OUTLOOK_NL, copy)
+    return copy, None, "duplicate id 'email-outlook' (also in e-mail-instellen-outlook.md)"
+
+
+def alias_taken(content):
+    path = content / OUTLOOK_NL
+    path.write_text(path.read_text().replace("---\n", "---\naliases: [e-mail-instellen-thunderbird]\n", 1))
+    return path, None, "slug or alias 'e-mail-instellen-thunderbird' is also used by"
+
+
+def alias_twice(content):
+    for slug in ("e-mail-instellen-outlook", "e-mail-instellen-thunderbird"):
+        path = content / "articles" / "nl" / f"{slug}.md"
+        path.write_text(path.read_text().replace("---\n", "---\naliases: [mail-instellen]\n", 1))
+    return content / "articles" / "nl" / "e-mail-instellen-thunderbird.md", None, \
+        "slug or alias 'mail-instellen' is also used by e-mail-instellen-outlook.md"
+
+
+def missing_article_link(content):
+    path = content / OUTLOOK_NL
+    return path, append_to_body(path, "Lees ook [dit artikel](a:bestaat-niet#settings)."), \
+        "link to unknown article a:bestaat-niet"
+
+
+def missing_permalink(content):
+    path = content / OUTLOOK_NL
+    return path, append_to_body(path, "Of [de permalink](/a/bestaat-ook-niet)."), \
+        "link to unknown article /a/bestaat-ook-niet"
+
+
+def image_without_alt(content):
+    path = content / OUTLOOK_NL
+    return path, append_to_body(path, "![](/static/img/outlook-account.png)"), \
+        "image '/static/img/outlook-account.png' has no alt text"
+
+
+def image_with_blank_alt(content):
+    path = content / OUTLOOK_NL
+    return path, append_to_body(path, "Kijk: ![   ](/static/img/x.png) hier."), "has no alt text"
+
+
+def unknown_placeholder(content):
+    path = content / OUTLOOK_NL
+    return path, append_to_body(path, "Server: {{ imap_server }}"), "unknown placeholder {{imap_server}}"
+
+
+def raw_html(content):
+    path = content / OUTLOOK_NL
+    return path, append_to_body(path, 'Klik <a href="#" onclick="x()">hier</a>.'), "raw HTML is not allowed"
+
+
+def not_utf8(content):
+    path = content / OUTLOOK_NL
+    text = path.read_text()
+    path.write_bytes(text.replace("Deze handleiding", "Déze handleiding", 1).encode("latin-1", "replace"))
+    line = text.split("\n").index(next(l for l in text.split("\n") if "Deze handleiding" in l)) + 1
+    return path, line, "not valid UTF-8"
+
+
+BREAKAGES = [bad_yaml, missing_field, bad_date, unknown_category, unknown_client, duplicate_id, alias_taken,
+             alias_twice, missing_article_link, missing_permalink, image_without_alt, image_with_blank_alt,
+             unknown_placeholder, raw_html, not_utf8]
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=[b.__name__ for b in BREAKAGES])
+def test_a_broken_file_is_reported_with_file_and_line_and_fails(make_app, content_copy, tmp_path, breakage):
+    path, line, message = breakage(content_copy)
+    result = check(make_app, content_copy, tmp_path)
+    assert result.exit_code == 1, result.output
+    found = [p for p in problems(result) if message in p["message"]]
+    assert found, result.output
+    problem = found[0]
+    assert problem["path"] == str(path)
+    assert not problem["warning"]
+    if line is None:
+        assert 1 <= problem["line"] <= max(front_matter_end(path), 2), problem
+    else:
+        assert problem["line"] == line, problem
+    summary = SUMMARY.match(result.output.splitlines()[-1])
+    assert int(summary["errors"]) >= 1
+    # the errors go to stderr, where editors' tools and CI look for them
+    assert message in result.stderr
+
+
+def test_every_problem_in_a_file_is_reported_not_only_the_first(make_app, content_copy, tmp_path):
+    path = content_copy / OUTLOOK_NL
+    lines = [append_to_body(path, "![](/a.png)"), append_to_body(path, "{{ nope }}"),
+             append_to_body(path, "[x](a:weg)")]
+    result = check(make_app, content_copy, tmp_path)
+    reported = sorted(p["line"] for p in problems(result) if p["path"] == str(path))
+    assert reported == lines
+
+
+def test_problems_in_several_files_are_all_reported_in_file_order(make_app, content_copy, tmp_path):
+    first = content_copy / "articles" / "en" / "ftp-setup-winscp.md"
+    second = content_copy / OUTLOOK_NL
+    append_to_body(second, "{{ nope }}")
+    append_to_body(first, "{{ nope }}")
+    result = check(make_app, content_copy, tmp_path)
+    assert [p["path"] for p in problems(result)] == [str(first), str(second)]
+    assert SUMMARY.match(result.output.splitlines()[-1])["errors"] == "2"
+
+
+def test_a_missing_translation_is_only_a_warning(make_app, content_copy, tmp_path):
+    (content_copy / "articles" / "en" / "set-up-email-outlook.md").unlink()
+    result = check(make_app, content_copy, tmp_path)
+    assert result.exit_code == 0, result.output
+    [problem] = problems(result)
+    assert problem["path"] == str(content_copy / OUTLOOK_NL)
+    assert problem["warning"]
+    assert "no en translation of article 'email-outlook'" in problem["message"]
+    summary = SUMMARY.match(result.output.splitlines()[-1])
+    assert (summary["errors"], summary["warnings"]) == ("0", "1")
+    strict = check(make_app, content_copy, tmp_path, "--strict")
+    assert strict.exit_code == 1
+
+
+def test_the_check_does_not_stop_at_a_broken_file(make_app, content_copy, tmp_path):
+    broken, _, _ = bad_yaml(content_copy)
+    other = content_copy / "articles" / "en" / "ftp-setup-filezilla.md"
+    line = append_to_body(other, "![](/img.png)")
+    result = check(make_app, content_copy, tmp_path)
+    paths = {(p["path"], p["line"]) for p in problems(result)}
+    assert (str(broken), 4) in paths
+    assert (str(other), line) in paths
