@@ -98,7 +98,8 @@
       if (list.hidden) { return; }
       if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
-      else if (event.key === "Escape") { close(); }
+      // The first Escape only closes the list; a search field would also clear what was typed.
+      else if (event.key === "Escape") { event.preventDefault(); close(); }
       else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
         window.location.href = list.querySelectorAll("a")[active].href;
