@@ -13,7 +13,7 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import analytics, mail, tickets, triage
-from ..extensions import articles, search_index
+from ..extensions import articles, csrf, search_index
 from ..i18n import localized_route
 from ..models import utcnow
 from ..search import QueryError
@@ -107,6 +107,7 @@ def article_link_line(article_id: str, section: str | None, lang: str) -> str | 
 @localized_route(bp, {"nl": "/desk/tickets/<int:number>", "en": "/desk/tickets/<int:number>"},
                  methods=["GET", "POST"])
 @staff_required
+@csrf.exempt  # the reply form checks its own token, so a refused token keeps the text typed
 def ticket(number):
     """Show a ticket with the customer's details; reply, note, or insert article links."""
     found = tickets.ticket_for(current_user, number)

@@ -1,0 +1,135 @@
+"""The support desk: queue order and filters, the ticket page, replies with article links."""
+
+import datetime as dt
+import re
+
+import pytest
+from conftest import csrf_token, login
+
+from helpsite import accounts, tickets
+from helpsite.extensions import db
+from helpsite.models import ArticleLink, OutgoingMail, Ticket
+
+
+@pytest.fixture
+def seeded(app, users):
+    """Three tickets: a standard one, a Managed Hosting one, an overdue one (English customer)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    with app.app_context():
+        anna, bob, managed = (accounts.find_user(users[k]) for k in ("customer", "other", "managed"))
+        overdue = tickets.open_ticket(bob, "ander.nl", "FTP refuses my password", "530 Login incorrect in FileZilla",
+                                      lang="en", now=now - dt.timedelta(days=30))
+        standard = tickets.open_ticket(anna, "klant.nl", "Website plat", "500 error sinds vanochtend",
+                                       now=now - dt.timedelta(hours=1))
+        first = tickets.open_ticket(managed, "managed.nl", "Database traag", "Queries duren lang", now=now)
+        return {"overdue": overdue.id, "standard": standard.id, "managed": first.id}
+
+
+@pytest.fixture
+def agent(client, users):
+    login(client, users["support"])
+    return client
+
+
+@pytest.mark.parametrize("role,status", [("customer", 403), ("editor", 403), ("support", 200), ("admin", 200)])
+def test_only_staff_reach_the_desk(client, users, role, status):
+    login(client, users[role])
+    assert client.get("/nl/desk").status_code == status
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get("/en/desk")
+    assert response.status_code == 302 and "/en/login" in response.headers["Location"]
+
+
+def test_queue_is_in_sla_order_and_marks_overdue(agent, seeded):
+    page = agent.get("/en/desk").get_data(as_text=True)
+    order = [int(n) for n in re.findall(r'href="/en/desk/tickets/(\d+)"', page)]
+    assert order == [seeded["managed"], seeded["overdue"], seeded["standard"]]
+    assert "is-overdue" in page and "Overdue by" in page
+    assert "Managed Hosting" in page
+
+
+def test_queue_filters(agent, seeded):
+    page = agent.get("/en/desk?domain=klant.nl").get_data(as_text=True)
+    assert re.findall(r'href="/en/desk/tickets/(\d+)"', page) == [str(seeded["standard"])]
+    assert "No tickets match" in agent.get("/en/desk?status=closed").get_data(as_text=True)
+    assert agent.get("/en/desk?kind=administrative&status=all").status_code == 200
+    assert agent.get("/en/desk?domain=" + "x" * 5000).status_code == 200
+
+
+def test_ticket_page_shows_customer_details_and_notes(app, agent, seeded, users):
+    number = seeded["standard"]
+    page = agent.get(f"/en/desk/tickets/{number}")
+    text = page.get_data(as_text=True)
+    assert "anna@klant.nl" in text and "klant.nl" in text and "Standard" in text
+    response = agent.post(f"/en/desk/tickets/{number}", data={"body": "Customer called about this",
+                                                               "internal": "y", "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert "Customer called about this" in agent.get(f"/en/desk/tickets/{number}").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Ticket, number).status == "waiting_support"
+    # The customer never sees the note.
+    customer = app.test_client()
+    login(customer, users["customer"])
+    assert "Customer called about this" not in customer.get(f"/nl/tickets/{number}").get_data(as_text=True)
+
+
+def test_insert_article_link_without_javascript(agent, seeded):
+    number = seeded["overdue"]  # an English customer: links in English
+    page = agent.get(f"/nl/desk/tickets/{number}?q=filezilla")
+    text = page.get_data(as_text=True)
+    assert 'name="insert" value="ftp-filezilla"' in text
+    response = agent.post(f"/nl/desk/tickets/{number}", data={
+        "body": "Hello,", "insert": "ftp-filezilla#troubleshooting", "csrf_token": csrf_token(page)})
+    body = re.search(r'<textarea[^>]*id="body"[^>]*>(.*?)</textarea>', response.get_data(as_text=True), re.S).group(1)
+    assert "Hello," in body
+    assert re.search(r"FileZilla.*: https?://[^/]+/a/ftp-filezilla#troubleshooting", body)
+
+
+def test_reply_mails_the_customer_and_waits_for_them(app, agent, seeded):
+    number = seeded["overdue"]
+    page = agent.get(f"/en/desk/tickets/{number}")
+    link = "https://help.test/a/ftp-530-login-incorrect"
+    response = agent.post(f"/en/desk/tickets/{number}", data={"body": f"Please see {link}",
+                                                               "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    with app.app_context():
+        ticket = db.session.get(Ticket, number)
+        assert ticket.status == "waiting_customer"
+        sent = db.session.query(OutgoingMail).order_by(OutgoingMail.id.desc()).first()
+        assert sent.subject == f"[#{number}] FTP refuses my password" and sent.recipient == "bob@ander.nl"
+        assert db.session.query(ArticleLink).one().article_id == "ftp-530-login-incorrect"
+
+
+@pytest.mark.parametrize("answer,expected", [("client_setup", "/a/"), ("script", "https://")])
+def test_ready_made_answers_in_the_customers_language(agent, seeded, answer, expected):
+    page = agent.get(f"/en/desk/tickets/{seeded['standard']}?answer={answer}").get_data(as_text=True)
+    body = re.search(r'<textarea[^>]*id="body"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    assert "Beste klant" in body or "Dear customer" in body
+    assert expected in body
+
+
+def test_close_and_reopen(app, agent, seeded):
+    number = seeded["standard"]
+    token = csrf_token(agent.get(f"/en/desk/tickets/{number}"))
+    assert agent.post(f"/en/desk/tickets/{number}/status", data={"action": "close", "csrf_token": token}
+                      ).status_code == 302
+    with app.app_context():
+        assert db.session.get(Ticket, number).status == "closed"
+    agent.post(f"/en/desk/tickets/{number}/status", data={"action": "reopen", "csrf_token": token})
+    with app.app_context():
+        assert db.session.get(Ticket, number).status == "waiting_support"
+    assert agent.post(f"/en/desk/tickets/{number}/status", data={"action": "close"}).status_code == 400
+    assert agent.post(f"/en/desk/tickets/{number}/status", data={"action": "explode", "csrf_token": token}
+                      ).status_code == 400
+
+
+def test_reply_without_csrf_keeps_the_text(agent, seeded):
+    response = agent.post(f"/en/desk/tickets/{seeded['standard']}", data={"body": "My careful answer"})
+    assert response.status_code == 400
+    assert "My careful answer" in response.get_data(as_text=True)
+
+
+def test_unknown_ticket_is_404(agent):
+    assert agent.get("/en/desk/tickets/424242").status_code == 404
