@@ -466,8 +466,10 @@ def test_the_search_page_lists_results_best_first_with_highlights(client, lang, 
         assert client.get(link, follow_redirects=True).status_code == 200
 
 
-@pytest.mark.parametrize("lang, typo, correction", [("nl", "outlok", "outlook"), ("en", "thunderbrid", "thunderbird"),
-                                                    ("nl", "filezila", "filezilla"), ("nl", "wachtwordt", "wachtwoord")])
+@pytest.mark.parametrize("lang, typo, correction", [
+    ("nl", "outlok", "outlook"), ("en", "thunderbrid", "thunderbird"),
+    ("nl", "filezila", "filezilla"), ("nl", "wachtwordt", "wachtwoord"),
+])
 def test_the_search_page_suggests_a_correction(client, lang, typo, correction):
     page = parse(client.get(SEARCH_PATH[lang], query_string={"q": typo}))
     suggestion = page.find("p", cls="suggestion").find("a")
