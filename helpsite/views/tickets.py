@@ -127,6 +127,8 @@ def ask():
 @login_required
 def mine():
     """List the customer's tickets with their status and expected response."""
+    if not current_user.is_customer:
+        abort(403)
     return render_template("tickets/mine.html", tickets=tickets.customer_tickets(current_user))
 
 
