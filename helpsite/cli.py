@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, mail, translations
+from . import accounts, mail, mail_in, translations
 from .content import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
@@ -147,6 +147,54 @@ def demo_seed():
         click.echo(f"  {email:28} {password:20} {role}{extra}")
 
 
+tickets_cli = AppGroup("tickets", help="Tickets by mail: take in received mail.")
+EX_TEMPFAIL = 75  # sysexits.h: the mail server keeps the message and delivers it again later
+
+
+def _read_message(stream, limit: int) -> bytes:
+    """Read one message, at most limit + 1 bytes of it; drain the rest so the mail server sees success."""
+    raw = stream.read(limit + 1)
+    while stream.read(1024 * 1024):
+        pass
+    return raw
+
+
+def _send_outbox() -> None:
+    try:
+        mail.send_pending()
+    except Exception as exc:  # noqa: BLE001 - the outbox keeps the mail; `flask mail send` retries it
+        click.echo(f"mail not sent yet ({exc}); it waits in the outbox", err=True)
+
+
+@tickets_cli.command("ingest")
+def tickets_ingest():
+    """Process one RFC 822 mail from standard input (a mail server's pipe delivery)."""
+    raw = _read_message(sys.stdin.buffer, int(current_app.config["MAIL_IN_MAX_BYTES"]))
+    try:
+        result = mail_in.ingest(raw)
+    except Exception as exc:  # noqa: BLE001 - keeping it failed too: the mail server must try again
+        click.echo(f"not processed and not kept, try again later: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    click.echo(str(result))
+    _send_outbox()
+
+
+@tickets_cli.command("poll-imap")
+@click.option("--limit", default=200, show_default=True, help="At most this many mails per run.")
+def tickets_poll_imap(limit):
+    """Process the unseen mails in the IMAP mailbox (IMAP_HOST, IMAP_USER, ...) and mark them seen."""
+    try:
+        report = mail_in.poll_imap(limit=limit)
+    except Exception as exc:  # noqa: BLE001 - cannot reach or open the mailbox: say so, cron tries again
+        raise click.ClickException(f"IMAP polling failed: {type(exc).__name__}: {exc}") from None
+    for result in report.results:
+        click.echo(str(result))
+    click.echo(f"{len(report.results)} mail(s) processed, {report.failed} left for the next poll.")
+    _send_outbox()
+    if report.failed:
+        sys.exit(1)
+
+
 def init_app(app):
     """Register the command groups."""
     app.cli.add_command(content_cli)
@@ -155,3 +203,4 @@ def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(tickets_cli)

@@ -34,7 +34,10 @@ def build_message(mail: OutgoingMail, config) -> EmailMessage:
                                   config.get("MAIL_SENDER", "support@webxtra.nl")))
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(domain=config.get("MAIL_MESSAGE_ID_DOMAIN", "webxtra.nl"))
+    # The ticket number in the Message-ID lets a reply thread by its In-Reply-To header even when
+    # the customer's mail program dropped "[#N]" from the subject (helpsite/mail_in.py).
+    message["Message-ID"] = make_msgid(idstring=f"ticket-{mail.ticket_id}" if mail.ticket_id else None,
+                                       domain=config.get("MAIL_MESSAGE_ID_DOMAIN", "webxtra.nl"))
     message["Auto-Submitted"] = "auto-generated" if mail.ticket_id is None else "auto-replied"
     if mail.ticket_id is not None:
         message["X-Ticket-Number"] = str(mail.ticket_id)
