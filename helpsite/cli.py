@@ -1,5 +1,6 @@
 """Command-line tools: content checks, the search index, users and demo data."""
 
+import contextlib
 import sys
 
 import click
@@ -159,6 +160,21 @@ def _read_message(stream, limit: int) -> bytes:
     return raw
 
 
+def _mail_links():
+    """Return a context in which mail templates can build full links to the site.
+
+    Outside a web request Flask needs SERVER_NAME for that; without it, HELPSITE_URL gives
+    the address. With neither, a mail that needs links is kept for a person instead.
+    """
+    config = current_app.config
+    if config.get("SERVER_NAME"):
+        return contextlib.nullcontext()
+    if not config.get("HELPSITE_URL"):
+        click.echo("warning: set HELPSITE_URL (or SERVER_NAME): mails with links cannot be written", err=True)
+        return contextlib.nullcontext()
+    return current_app.test_request_context(base_url=config["HELPSITE_URL"])
+
+
 def _send_outbox() -> None:
     try:
         mail.send_pending()
@@ -171,7 +187,8 @@ def tickets_ingest():
     """Process one RFC 822 mail from standard input (a mail server's pipe delivery)."""
     raw = _read_message(sys.stdin.buffer, int(current_app.config["MAIL_IN_MAX_BYTES"]))
     try:
-        result = mail_in.ingest(raw)
+        with _mail_links():
+            result = mail_in.ingest(raw)
     except Exception as exc:  # noqa: BLE001 - keeping it failed too: the mail server must try again
         click.echo(f"not processed and not kept, try again later: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EX_TEMPFAIL)
@@ -184,7 +201,8 @@ def tickets_ingest():
 def tickets_poll_imap(limit):
     """Process the unseen mails in the IMAP mailbox (IMAP_HOST, IMAP_USER, ...) and mark them seen."""
     try:
-        report = mail_in.poll_imap(limit=limit)
+        with _mail_links():
+            report = mail_in.poll_imap(limit=limit)
     except Exception as exc:  # noqa: BLE001 - cannot reach or open the mailbox: say so, cron tries again
         raise click.ClickException(f"IMAP polling failed: {type(exc).__name__}: {exc}") from None
     for result in report.results:

@@ -73,6 +73,9 @@ class Config:
     IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
     IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER", "")  # empty: mark processed mail \Seen
     IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT", "30"))
+    # The site's public address, e.g. https://help.webxtra.nl: commands that write mail (tickets
+    # ingest, poll-imap) need it for the links when SERVER_NAME is not set.
+    HELPSITE_URL = os.environ.get("HELPSITE_URL", "")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour")
     ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")

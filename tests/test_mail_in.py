@@ -620,6 +620,14 @@ def test_ingest_command_reads_standard_input_and_sends_the_mail(mail_app, sink):
     assert (result.exit_code, result.output.strip()) == (0, "ignored, not answered: Auto-Submitted: auto-generated")
 
 
+def test_ingest_command_writes_links_from_helpsite_url_without_server_name(make_app, users):
+    app = make_app(SERVER_NAME=None, HELPSITE_URL="https://help.webxtra.example", MAIL_SUPPRESS_SEND=True)
+    result = app.test_cli_runner().invoke(args=["tickets", "ingest"], input=eml("unknown_sender.eml"))
+    assert result.output.strip() == "answered an unknown sender (sam.carter@example.org)"
+    with app.app_context():
+        assert "https://help.webxtra.example/en/login" in db.session.scalars(select(OutgoingMail)).one().body
+
+
 def test_ingest_command_fails_only_when_the_mail_cannot_even_be_kept(mail_app):
     with mail_app.app_context():
         db.drop_all()  # the database is gone: nowhere to keep the mail
