@@ -78,6 +78,7 @@ class Config:
     HELPSITE_URL = os.environ.get("HELPSITE_URL", "")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour")
     ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
+    FEEDBACK_RATE_LIMIT = os.environ.get("FEEDBACK_RATE_LIMIT", "20/hour")  # "Was this helpful?" answers
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
     # The support calendar (helpsite/support_calendar.py); holidays come from the `holidays` package.
     # Extra closed days: ISO dates separated by commas, e.g. "2026-12-24,2026-12-31".

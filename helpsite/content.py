@@ -169,14 +169,14 @@ def parse_article_text(raw: bytes, path: Path, lang: str) -> Article:
         raise ContentError(path, 1, f"file is larger than {MAX_ARTICLE_BYTES // 1024} KiB", code="too_large")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows Notepad calls "Unicode"
         raise ContentError(path, 1, "the file is UTF-16, not UTF-8 (save the file as UTF-8)", code="encoding")
+    if b"\x00" in raw:  # before decoding: an image is "not a text file", not "not UTF-8"
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ContentError(path, line, "the file contains NUL bytes: it is not a text file", code="binary")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ContentError(path, line, "not valid UTF-8 (save the file as UTF-8)", code="encoding") from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise ContentError(path, line, "the file contains NUL bytes: it is not a text file", code="binary")
     text = text.replace("\r\n", "\n")
     if not text.startswith("---\n"):
         raise ContentError(path, 1, "missing front matter: the file must start with a '---' line")

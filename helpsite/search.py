@@ -9,6 +9,7 @@ sees a half-built index and several worker processes can serve from the same one
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from .content import LANGUAGES, Article, ArticleStore, load_yaml
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_WORDS = 12
 MAX_LIMIT = 50
@@ -139,6 +140,8 @@ def make_schema(lang: str, compound_parts=()) -> Schema:
         draft=ID(),
         # Unstemmed words, for spelling suggestions ("did you mean").
         words=KEYWORD(lowercase=True),
+        # What the document was made from: sync() compares it with the article file.
+        digest=STORED(),
     )
 
 
@@ -198,6 +201,11 @@ def _words(text: str) -> list[str]:
     return [w.strip(".-+#") for w in WORD.findall(fold(text)) if w.strip(".-+#")]
 
 
+def document_digest(article: Article) -> str:
+    """Return what identifies the indexed version of an article: its file name and file contents."""
+    return f"{article.slug}:{article.digest}"
+
+
 def documents(article: Article) -> dict:
     """Return the index document for an article."""
     words = set(_words(" ".join([article.title, article.summary, " ".join(article.tags), article.plain_text])))
@@ -212,6 +220,7 @@ def documents(article: Article) -> dict:
         "applies_to": ",".join(article.applies_to),
         "draft": "yes" if article.draft else "no",
         "words": " ".join(sorted(words)),
+        "digest": document_digest(article),
     }
 
 
@@ -272,6 +281,24 @@ class SearchIndex:
     def is_current(self) -> bool:
         return self.built_fingerprint() == self.fingerprint()
 
+    def base_fingerprint(self) -> str:
+        """Return what every document depends on: the schema, the vocabulary and the provider facts.
+
+        When it changes, updating single articles is not enough (the analyzers or the filled-in
+        placeholders of every article changed), and sync() builds the whole index.
+        """
+        digest = hashlib.sha256(SCHEMA_VERSION.encode())
+        for name in ("search.yaml", "provider.yaml"):
+            path = Path(self.store.content_dir) / name
+            digest.update(b"\0" + (path.read_bytes() if path.exists() else b""))
+        return digest.hexdigest()
+
+    def _write_meta(self, folder: Path, **meta) -> None:
+        """Write meta.json in a build folder atomically: readers never see half a file."""
+        temporary = folder / f".meta-{os.getpid()}-{time.monotonic_ns()}.json"
+        temporary.write_text(json.dumps(meta))
+        os.replace(temporary, folder / "meta.json")
+
     @contextmanager
     def _build_lock(self):
         """Let one process build at a time; the others wait and then find the index current."""
@@ -304,6 +331,7 @@ class SearchIndex:
         self.store.reload()
         self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
         fingerprint = self.fingerprint()
+        base = self.base_fingerprint()
         started = time.perf_counter()
         target = self.root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
         target.mkdir(parents=True)
@@ -320,11 +348,8 @@ class SearchIndex:
                 if progress:
                     progress(done, total)
             writer.commit(optimize=True)
-        (target / "meta.json").write_text(json.dumps({
-            "fingerprint": fingerprint,
-            "articles": total,
-            "seconds": round(time.perf_counter() - started, 3),
-        }))
+        self._write_meta(target, fingerprint=fingerprint, base=base, articles=total,
+                         seconds=round(time.perf_counter() - started, 3))
         self._swap(target)
         return target
 
@@ -342,16 +367,60 @@ class SearchIndex:
     def update_article(self, article: Article) -> None:
         """Add or replace one article in the live index, without a full rebuild."""
         with self._build_lock():
-            ix = whoosh_index.open_dir(str(self.current_link / article.lang))
-            with ix.writer() as writer:
-                writer.update_document(**documents(article))
+            self._apply(article.lang, [article], [])
 
     def remove_article(self, lang: str, article_id: str) -> None:
         """Remove one article from the live index."""
         with self._build_lock():
-            ix = whoosh_index.open_dir(str(self.current_link / lang))
-            with ix.writer() as writer:
+            self._apply(lang, [], [article_id])
+
+    def _apply(self, lang: str, changed: list[Article], removed: list[str]) -> None:
+        """Write changed and removed articles of one language into the live index in one commit."""
+        if not changed and not removed:
+            return
+        ix = whoosh_index.open_dir(str(self.current_link / lang))
+        with ix.writer() as writer:
+            for article in changed:
+                writer.update_document(**documents(article))
+            for article_id in removed:
                 writer.delete_by_term("id", article_id)
+
+    def indexed_digests(self, lang: str) -> dict[str, str | None]:
+        """Return {article id: digest} of what the live index holds for one language."""
+        ix = whoosh_index.open_dir(str(self.current_link / lang))
+        with ix.searcher() as searcher:
+            return {fields["id"]: fields.get("digest") for fields in searcher.all_stored_fields()}
+
+    def sync(self) -> dict:
+        """Bring the live index in step with the store, article by article; return what changed.
+
+        Only articles whose file changed are re-indexed and only vanished ones removed. A whole
+        build happens only when there is no index yet or the schema, search.yaml or
+        provider.yaml changed (then every document may differ).
+        """
+        with self._build_lock():
+            try:
+                meta = json.loads((self.current_link / "meta.json").read_text())
+            except (OSError, ValueError):
+                meta = {}
+            if meta.get("base") != self.base_fingerprint():
+                self.build(locked=True)
+                return {"rebuilt": True, "updated": 0, "removed": 0}
+            # Another process may have rebuilt for a new search.yaml: its synonyms apply here too.
+            self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
+            updated = removed = 0
+            for lang in LANGUAGES:
+                indexed = self.indexed_digests(lang)
+                wanted = {a.id: a for a in self.store.in_language(lang, include_drafts=True)}
+                changed = [a for i, a in wanted.items() if indexed.get(i) != document_digest(a)]
+                gone = [i for i in indexed if i not in wanted]
+                self._apply(lang, changed, gone)
+                updated, removed = updated + len(changed), removed + len(gone)
+            fingerprint = self.fingerprint()
+            if fingerprint != meta.get("fingerprint"):  # so that a restart does not rebuild what is current
+                total = sum(len(self.store.in_language(lang, include_drafts=True)) for lang in LANGUAGES)
+                self._write_meta(self.current_link.resolve(), **{**meta, "fingerprint": fingerprint, "articles": total})
+            return {"rebuilt": False, "updated": updated, "removed": removed}
 
     # -- reading -------------------------------------------------------------
 

@@ -70,6 +70,11 @@ def category(category_id):
 def article(slug):
     """Show one article, or the other language's version with a notice when it is untranslated."""
     lang = g.lang
+    if "from_search" in request.args:  # a search result was opened: count it, then show the plain URL
+        opened = articles.by_slug(lang, slug)
+        if opened is not None:
+            analytics.record_click(request.args["from_search"], opened.id)
+        return redirect(url_for("kb.article", lang=lang, slug=slug), code=303)
     drafts = sees_drafts()
     found = articles.by_slug(lang, slug)
     if found is None:
@@ -119,14 +124,14 @@ def search():
     category_id = request.args.get("category") or None
     if category_id and articles.category(category_id) is None:
         category_id = None
-    results = other_results = error = None
+    results = other_results = error = search_event = None
     if text.strip():
         try:
             results = search_index.search(text, lang, limit=20, category=category_id, include_drafts=sees_drafts())
             if not results.hits:
                 other_results = search_index.search(text, other_language(lang), limit=10, category=category_id)
-            analytics.record_search(results.query, lang, len(results.hits),
-                                    len(other_results.hits) if other_results else 0)
+            search_event = analytics.record_search(results.query, lang, len(results.hits),
+                                                   len(other_results.hits) if other_results else 0)
         except QueryError as exc:
             error = QUERY_ERRORS[str(exc)]()
         except FileNotFoundError:
@@ -134,7 +139,8 @@ def search():
             current_app.logger.error("search index missing")
     status = 200
     return render_template("kb/search.html", q=text, results=results, other_results=other_results,
-                           error=error, category_id=category_id, categories=articles.categories), status
+                           error=error, category_id=category_id, categories=articles.categories,
+                           search_event=search_event), status
 
 
 @bp.route("/sitemap.xml")
