@@ -1,10 +1,11 @@
-"""The JSON API: search (a public contract, keep its shape) and, later, triage."""
+"""The JSON API: search and triage (public contracts, keep their shape)."""
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..extensions import csrf, limiter, search_index
+from .. import triage
+from ..extensions import articles, csrf, limiter, search_index
 from ..i18n import LANGUAGES, other_language, preferred_language
 from ..search import MAX_LIMIT, QueryError
 
@@ -66,4 +67,44 @@ def search():
             "lang": lang,
             "suggestion": results.suggestion,
             "results": [result_json(hit) for hit in hits],
+        })
+
+
+MAX_TRIAGE_TEXT = 5000
+
+
+@bp.route("/triage", methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("API_TRIAGE_RATE_LIMIT", "30/minute"))
+def triage_question():
+    """Say what happens to a question: POST {"text": "...", "lang": "nl"|"en"}; changes nothing."""
+    data = request.get_json(silent=True)
+    lang = data.get("lang") if isinstance(data, dict) else None
+    message_lang = lang if lang in LANGUAGES else preferred_language()
+    with force_locale(message_lang):
+        if not isinstance(data, dict):
+            return error(_('Send a JSON object like {"text": "your question", "lang": "nl"}.'))
+        if lang is None:
+            lang = preferred_language()
+        if not isinstance(lang, str) or lang not in LANGUAGES:
+            return error(_("Unknown language %(lang)s: use nl or en.", lang=str(lang)[:10]))
+        text = data.get("text")
+        if text is None:
+            return error(_("text is required: the question to route."))
+        if not isinstance(text, str):
+            return error(_("text must be a string."))
+        if not text.strip():
+            return error(_("text is empty: type the question to route."))
+        if len(text) > MAX_TRIAGE_TEXT:
+            return error(_("text is too long: use at most %(max)d characters.", max=MAX_TRIAGE_TEXT))
+        decision = triage.classify(text, lang, articles, search_index)
+        return jsonify({
+            "verdict": decision.verdict,
+            "ticket_kind": decision.ticket_kind,
+            "topic": decision.topic,
+            "articles": [
+                {"id": a.id, "title": a.title, "url": url_for("kb.article", lang=a.lang, slug=a.slug, _external=True)}
+                for a in decision.articles
+            ],
+            "doc_links": decision.doc_links,
+            "reasons": decision.reasons,
         })
