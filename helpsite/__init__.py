@@ -8,7 +8,9 @@ from flask_babel import lazy_gettext as _l
 
 from . import accounts, cli, content_sync, database, i18n, security, views
 from .config import Config, instance_secret
-from .extensions import articles, babel, csrf, db, limiter, login_manager, migrate, search_index
+from .content import ArticleStore
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .search import SearchIndex
 from .views import api, auth, autoconfig, desk, editor, feedback, kb
 from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
 
@@ -41,8 +43,8 @@ def create_app(config=None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
-    articles.init_app(app)
-    search_index.init_app(app)
+    ArticleStore().init_app(app)
+    SearchIndex().init_app(app)
     content_sync.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

@@ -1,5 +1,6 @@
 """Extension objects, created unbound and bound to the app in create_app."""
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -8,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.local import LocalProxy
 
 from .content import ArticleStore
 from .search import SearchIndex
@@ -23,5 +25,8 @@ babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
-articles = ArticleStore()
-search_index = SearchIndex()
+# The article store and the search index hold per-app state (a content folder, an index
+# folder), so each app gets its own, registered in app.extensions by create_app; these
+# proxies reach the current app's, and two apps in one process never share articles.
+articles: ArticleStore = LocalProxy(lambda: current_app.extensions["articles"])
+search_index: SearchIndex = LocalProxy(lambda: current_app.extensions["search"])

@@ -1,16 +1,17 @@
 """Self-service client setup: every file read back by a real parser and checked against the provider facts."""
 
 import datetime as dt
+import functools
 import plistlib
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import csrf_token
+from conftest import CONTENT_DIR, csrf_token
 
 from helpsite import accounts, mailconfig
-from helpsite.extensions import articles
+from helpsite.content import ArticleStore, load_yaml, provider_values
 
 RESPONSE_NS = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
 OUTLOOK_NS = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
@@ -42,7 +43,8 @@ def hosted(app):
 
 
 def facts(lang="nl"):
-    return articles.placeholder_values(lang)
+    """Return the provider facts straight from content/provider.yaml."""
+    return provider_values(load_yaml(CONTENT_DIR / "provider.yaml"), lang)
 
 
 def expected(key, domain="klant.nl", lang="nl"):
@@ -58,8 +60,19 @@ def log_in(client, email, password):
     assert response.status_code == 302
 
 
+@functools.cache
+def shipped_articles() -> ArticleStore:
+    """Return the shipped articles, read once for working out guide URLs."""
+    store = ArticleStore()
+    store.content_dir = CONTENT_DIR
+    store.reload_interval = None
+    store.reload()
+    return store
+
+
 def guide_url(article_id, lang):
-    return articles.article_url(articles.get(lang, article_id))
+    store = shipped_articles()
+    return store.article_url(store.get(lang, article_id))
 
 
 def assert_nothing_personal(text):

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 def test_profile_downloads_from_the_iphone_guide(live_server, page):
     with live_server.app.app_context():
         accounts.create_user("jan@klant.nl", "jan-password-12", domains=["klant.nl"])
-    guide = articles.article_url(articles.get("nl", "email-ios"))
+        guide = articles.article_url(articles.get("nl", "email-ios"))
     page.goto(live_server.url + guide)
     # Selectors that do not depend on the interface text: it gets translated.
     page.locator("#setup-address").fill("piet@klant.nl")
