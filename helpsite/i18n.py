@@ -45,7 +45,12 @@ def current_language() -> str:
     if request:
         # A URL no route matched (a 404) still says its language: /en/unknown is an English page.
         prefix = request.path.split("/", 2)[1]
-        return prefix if prefix in LANGUAGES else preferred_language()
+        if prefix in LANGUAGES:
+            return prefix
+        # The search API names its language in ?lang=; a refusal before the view runs (429) speaks it too.
+        if prefix == "api" and request.args.get("lang") in LANGUAGES:
+            return request.args["lang"]
+        return preferred_language()
     return DEFAULT_LANGUAGE
 
 

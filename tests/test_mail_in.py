@@ -260,7 +260,7 @@ def test_server_problem_from_a_customer_becomes_a_ticket_with_a_confirmation(ctx
     assert '<html lang="nl">' in html_part(sent)
     weekdays = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag")
     assert any(day in text_part(sent) for day in weekdays)
-    assert "Reply to this message to add it" not in text_part(sent)
+    assert "Reageer op dit bericht om het alsnog toe te voegen" not in text_part(sent)
     decision = db.session.scalars(select(TriageDecision)).one()
     assert (decision.verdict, decision.source, decision.ticket_id) == ("ticket", "email", ticket.id)
 
@@ -311,8 +311,8 @@ def test_question_without_a_domain_gets_a_ticket_and_the_request_to_add_it(ctx, 
     assert ticket.domain == ""
     [sent] = delivered(sink)
     assert sent["Subject"].startswith(f"[#{ticket.number}] ")
-    assert "Reply to this message to add it" in text_part(sent)
-    assert "Reply to this message to add it" in html_part(sent)
+    assert "Reageer op dit bericht om het alsnog toe te voegen" in text_part(sent)  # a Dutch ticket, a Dutch mail
+    assert "Reageer op dit bericht om het alsnog toe te voegen" in html_part(sent)
     # The customer replies, as asked, and the domain is filled in.
     answer = compose("anna@klant.nl", f"Re: {sent['Subject']}", "Het gaat om shop.klant.nl, sorry!")
     assert mail_in.ingest(answer).action == "threaded"
