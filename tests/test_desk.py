@@ -87,6 +87,24 @@ def test_insert_article_link_without_javascript(agent, seeded):
     assert re.search(r"FileZilla.*: https?://[^/]+/a/ftp-filezilla#troubleshooting", body)
 
 
+def test_searching_the_articles_keeps_the_reply_and_sends_nothing(app, agent, seeded):
+    number = seeded["overdue"]
+    page = agent.get(f"/en/desk/tickets/{number}")
+    with app.app_context():
+        mails_before = db.session.query(OutgoingMail).count()
+    # What the browser sends for Enter in the article search: the form's first submit button is "Search".
+    response = agent.post(f"/en/desk/tickets/{number}", data={
+        "body": "Dear Bob,", "q": "filezilla", "search": "1", "csrf_token": csrf_token(page)})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'<textarea[^>]*id="body"[^>]*>\s*Dear Bob,</textarea>', text)
+    assert 'name="insert" value="ftp-filezilla"' in text
+    assert text.index('name="search"') < text.index('id="body"')  # the default button of the form
+    with app.app_context():
+        assert db.session.get(Ticket, number).status == "waiting_support"
+        assert db.session.query(OutgoingMail).count() == mails_before
+
+
 def test_reply_mails_the_customer_and_waits_for_them(app, agent, seeded):
     number = seeded["overdue"]
     page = agent.get(f"/en/desk/tickets/{number}")

@@ -124,6 +124,8 @@ def ticket(number):
             if line:
                 form.body.data = ((form.body.data or "").rstrip() + "\n" + line).strip()
             form.body.errors = []
+        elif "search" in request.form:  # looking up articles keeps the reply typed so far; nothing is sent
+            form.body.errors = []
         elif form.validate_on_submit():
             try:
                 tickets.add_support_reply(found, current_user, form.body.data, internal=form.internal.data)
