@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import html
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import shutil
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,6 @@ from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.scoring import BM25F
 
 from .content import LANGUAGES, Article, ArticleStore, load_yaml
@@ -42,6 +43,17 @@ FIELD_WEIGHTS = {"title": 4.0, "tags": 3.0, "summary": 2.0, "body": 1.0}
 # A synonym counts for less than the word typed: otherwise "FTP instellen in WinSCP" finds the
 # FileZilla guide first, because "filezilla" is a synonym of "ftp" and fills that guide's title.
 SYNONYM_WEIGHT = 0.3
+
+
+class UnionOr(Q.Or):
+    """An Or that always uses Whoosh's union matchers.
+
+    On small indexes Whoosh picks an array matcher that fills a 2,048-slot array in pure
+    Python for every nested Or; our queries nest one Or per field and word, so that
+    array filling cost more than the search.
+    """
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
 
 
 class QueryError(ValueError):
@@ -248,6 +260,9 @@ class SearchIndex:
     def __init__(self, app=None):
         self.root: Path | None = None
         self._local = threading.local()
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_size = 0
         self.vocabulary: dict[str, Vocabulary] = {}
         if app is not None:
             self.init_app(app)
@@ -256,6 +271,7 @@ class SearchIndex:
         """Open (and when the content changed, rebuild) the index in SEARCH_INDEX_DIR."""
         self.root = Path(app.config["SEARCH_INDEX_DIR"])
         self.store = store or app.extensions["articles"]
+        self.cache_size = int(app.config.get("SEARCH_CACHE_SIZE", 1024))
         self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
         app.extensions["search"] = self
         if app.config.get("SEARCH_BUILD_ON_START", True):
@@ -444,9 +460,30 @@ class SearchIndex:
 
     def search(self, text: str, lang: str, limit: int = 10, category: str | None = None,
                include_drafts: bool = False, suggest: bool = True) -> Results:
-        """Search one language; raise QueryError for unusable input."""
+        """Search one language; raise QueryError for unusable input.
+
+        Answers are cached per index generation: customers ask the same few questions
+        ("outlook", "wachtwoord") over and over, and an index change empties the cache.
+        """
         text = clean_query(text)
         searcher = self.searcher(lang)
+        key = (lang, text.lower(), limit, category, include_drafts, suggest,
+               self._local.searchers[lang][0], searcher.reader().generation())
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        results = self._search(text, lang, searcher, limit, category, include_drafts, suggest)
+        if self.cache_size:
+            with self._cache_lock:
+                self._cache[key] = results
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return results
+
+    def _search(self, text, lang, searcher, limit, category, include_drafts, suggest) -> Results:
+        """Run one search on the index (no cache)."""
         schema = searcher.schema
         vocabulary = self.vocabulary[lang]
         words = _words(text)[:MAX_QUERY_WORDS]
@@ -454,15 +491,19 @@ class SearchIndex:
         if not concepts:
             return Results(query=text, lang=lang, hits=[])
 
+        highlight_terms: set[str] = set()
+
         def concept_query(alternatives: list[str]):
             options = []
             for position, phrase in enumerate(alternatives):  # the word typed (or its correction) first
                 tokens = [t.text for t in schema["body"].analyzer(phrase)]
                 if not tokens:
                     continue
+                highlight_terms.update(phrase.split())
+                highlight_terms.update(tokens)
                 own = 1.0 if position == 0 else SYNONYM_WEIGHT
                 per_token = [
-                    Q.Or([Q.Term(name, token, boost=weight * own) for name, weight in FIELD_WEIGHTS.items()])
+                    UnionOr([Q.Term(name, token, boost=weight * own) for name, weight in FIELD_WEIGHTS.items()])
                     for token in dict.fromkeys(tokens)
                 ]
                 if len(per_token) == 1:
@@ -470,35 +511,36 @@ class SearchIndex:
                 elif " " in phrase:  # a multi-word synonym: all of its words
                     options.append(Q.And(per_token))
                 else:  # a compound split into parts: any part is a (weaker) match
-                    options.append(Q.Or(per_token))
-            return Q.Or(options) if options else None
+                    options.append(UnionOr(per_token))
+            return UnionOr(options) if options else None
 
         parts = [q for q in (concept_query(c) for c in concepts) if q is not None]
         if not parts:
             return Results(query=text, lang=lang, hits=[])
-        filters = []
-        if category:
-            filters.append(Q.Term("category", category))
-        if not include_drafts:
-            filters.append(Q.Term("draft", "no"))
-        mask_filter = Q.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+
+        def restricted(query):
+            # Category and drafts narrow the query itself: Whoosh's filter= would first
+            # collect every matching document number, on every search.
+            if category:
+                query = Q.And([query, Q.Term("category", category)])
+            if not include_drafts:
+                query = Q.AndNot(query, Q.Term("draft", "yes"))
+            return query
 
         limit = max(1, min(int(limit), MAX_LIMIT))
-        results = searcher.search(Q.And(parts), limit=limit, filter=mask_filter, terms=True)
+        results = searcher.search(restricted(Q.And(parts)), limit=limit)
         if results.is_empty() and len(parts) > 1:
-            results = searcher.search(Q.Or(parts), limit=limit, filter=mask_filter, terms=True)
-        results.fragmenter = ContextFragmenter(maxchars=220, surround=70)
-        results.formatter = HtmlFormatter(tagname="mark", classname="match", termclass="term")
+            results = searcher.search(restricted(UnionOr(parts)), limit=limit)
         hits = []
         for hit in results:
-            snippet = hit.highlights("body", top=1) or ""
+            snippet = make_snippet(hit["body"], highlight_terms)
             hits.append(Hit(
                 id=hit["id"], lang=lang, slug=hit["slug"], title=hit["title"], summary=hit["summary"],
                 category=hit["category"], applies_to=[a for a in hit["applies_to"].split(",") if a],
                 snippet=snippet, score=round(hit.score, 3),
             ))
         suggestion = " ".join(corrected) if changed and suggest else None
-        return Results(query=text, lang=lang, hits=hits, suggestion=suggestion, total=len(results))
+        return Results(query=text, lang=lang, hits=hits, suggestion=suggestion, total=results.scored_length())
 
     def _concepts(self, words: list[str], searcher, vocabulary: Vocabulary):
         """Group the words into concepts: synonym phrases, known words and corrected typos."""
@@ -557,6 +599,39 @@ class SearchIndex:
         except (OSError, ValueError):
             return {"built": False}
         return {"built": True, **meta, "current": meta.get("fingerprint") == self.fingerprint()}
+
+
+SNIPPET_CHARS = 220
+SNIPPET_LEAD = 70
+
+
+def make_snippet(text: str, terms: set[str]) -> str:
+    """Return an HTML-escaped excerpt around the first match, with matched words in <mark>.
+
+    Whoosh's highlighter re-analyzes the whole stored body (stemming, compound splitting)
+    for every hit, which cost more than the search itself; a prefix match on the words
+    and stems of the query finds the same places for a fraction of the time.
+    """
+    if not text:
+        return ""
+    usable = sorted({t for t in terms if len(t) >= 3}, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:%s)\w*" % "|".join(map(re.escape, usable)), re.I) if usable else None
+    first = pattern.search(text) if pattern else None
+    start = 0
+    if first and first.start() > SNIPPET_LEAD:
+        start = text.rfind(" ", 0, first.start() - SNIPPET_LEAD) + 1
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    window = text[start:end]
+    pieces, position = [], 0
+    for match in (pattern.finditer(window) if pattern else ()):
+        pieces.append(html.escape(window[position:match.start()]))
+        pieces.append(f'<mark class="match">{html.escape(match.group(0))}</mark>')
+        position = match.end()
+    pieces.append(html.escape(window[position:]))
+    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
 
 
 def _edit_distance(a: str, b: str) -> int:
