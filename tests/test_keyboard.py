@@ -40,6 +40,7 @@ def assert_focus_visible(state: dict) -> None:
 
 def tab_to(page, selector: str, limit: int = 40, backwards: bool = False) -> dict:
     """Press Tab (or Shift+Tab) until the focused element matches; every stop on the way shows its focus."""
+    page.wait_for_load_state()  # after a navigation: the style sheet, which draws the focus, has loaded
     stops = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if backwards else "Tab")
