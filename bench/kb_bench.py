@@ -1,0 +1,678 @@
+"""Benchmark the knowledge base: index build, search API latency and article page throughput.
+
+Run from the project folder:
+
+    .venv/bin/python bench/kb_bench.py [--sizes 100,1000,10000] [--requests N]
+
+A size counts articles per language: size 10,000 means 10,000 Dutch and 10,000 English
+articles (20,000 files), so each language's search index holds 10,000 documents. The
+shipped articles are part of the count; the rest are generated (see ArticleGenerator).
+
+Everything runs on this machine over loopback: gunicorn (2 sync workers) serves the help
+site and a bare Flask endpoint from the same workers (bench/kb_server.py), and this script
+drives the load with a bounded number of requests. The figures are compared as ratios
+within one run, because the machine is shared and its absolute speed varies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import http.client
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
+sys.path[:0] = [str(PROJECT_DIR), str(BENCH_DIR)]
+
+import yaml  # noqa: E402  (after the path set-up above, so the script runs from anywhere)
+
+from helpsite import create_app  # noqa: E402
+from helpsite.content import LANGUAGES, parse_article  # noqa: E402
+from helpsite.extensions import search_index  # noqa: E402
+from kb_server import BARE_IN_APP_PATH, BARE_PATH, bench_config  # noqa: E402
+
+WORK_DIR = BENCH_DIR / ".work"
+RESULTS_DIR = BENCH_DIR / "results"
+SEED = 20261120
+WORKERS = 2
+CLIENT_THREADS = 4
+PAGE_SAMPLE = 60  # article pages per size that the throughput test cycles through
+PHASE_TIME_LIMIT = 60.0  # seconds; a throughput phase stops here even if requests remain
+SERVER_START_LIMIT = 900.0  # seconds for both workers to load the content
+TARGET_SEARCH_P95_MS = 20.0
+TARGET_PAGE_RATIO = 0.5
+
+# What customers type: plain questions, typos, Dutch compounds and synonyms, in both languages.
+QUERIES = {
+    "nl": [
+        "e-mail instellen outlook", "thunderbrid", "wachtwoord vergeten", "wachtwoordherstel",
+        "mailinstellingen", "uitgaande server", "smtp poort 587", "imap of pop3",
+        "iphone mail instellen", "certificaat waarschuwing", "e-mail blijft in postvak uit",
+        "poort 25 geblokkeerd", "authenticatie mislukt", "filezilla passieve modus",
+        "530 login incorrect", "ftp verbinding time-out", "sftp winscp", "epp code opvragen",
+        "dienst opzeggen", "openingstijden helpdesk", "reactietijd ticket", "htaccess php",
+        "mailbox vol", "cyberduk", "instelingen android",
+    ],
+    "en": [
+        "set up email outlook", "thunderbrid", "forgot password", "pasword reset",
+        "outgoing server", "smtp port 587", "imap or pop3", "iphone email setup",
+        "certificate warning", "mail stuck in outbox", "port 25 blocked",
+        "authentication failed", "filezilla passive mode", "530 login incorrect",
+        "ftp connection timed out", "sftp winscp", "request epp code", "cancel service",
+        "support hours", "ticket response time", "htaccess php not supported", "mailbox full",
+        "cyberduk", "setings android", "e-mail configuration windows mail",
+    ],
+}
+
+FIXED_SECTIONS = {
+    "nl": {"settings": "Instellingen", "troubleshooting": "Problemen oplossen", "related": "Zie ook"},
+    "en": {"settings": "Settings", "troubleshooting": "Troubleshooting", "related": "See also"},
+}
+SETTINGS_TABLES = {
+    ("nl", "email"): [
+        "| Soort | Server | Poort | Beveiliging |", "| --- | --- | --- | --- |",
+        "| Inkomend: IMAP | {{imap_host}} | {{imap_port}} | SSL/TLS |",
+        "| Inkomend: POP3 | {{pop3_host}} | {{pop3_port}} | SSL/TLS |",
+        "| Uitgaand: SMTP | {{smtp_host}} | {{smtp_port_ssl}} | SSL/TLS |",
+        "| Uitgaand: SMTP (alternatief) | {{smtp_host}} | {{smtp_port_starttls}} | STARTTLS |",
+    ],
+    ("en", "email"): [
+        "| Type | Server | Port | Security |", "| --- | --- | --- | --- |",
+        "| Incoming: IMAP | {{imap_host}} | {{imap_port}} | SSL/TLS |",
+        "| Incoming: POP3 | {{pop3_host}} | {{pop3_port}} | SSL/TLS |",
+        "| Outgoing: SMTP | {{smtp_host}} | {{smtp_port_ssl}} | SSL/TLS |",
+        "| Outgoing: SMTP (alternative) | {{smtp_host}} | {{smtp_port_starttls}} | STARTTLS |",
+    ],
+    ("nl", "ftp"): [
+        "| Instelling | FTPS | SFTP |", "| --- | --- | --- |",
+        "| Server | {{ftp_host}} | {{ftp_host}} |", "| Poort | {{ftp_port}} | {{sftp_port}} |",
+        "| Gebruikersnaam | {{ftp_user}} | {{ftp_user}} |",
+        "| Overdrachtsmodus | Passief ({{passive_ports}}) | n.v.t. |",
+    ],
+    ("en", "ftp"): [
+        "| Setting | FTPS | SFTP |", "| --- | --- | --- |",
+        "| Server | {{ftp_host}} | {{ftp_host}} |", "| Port | {{ftp_port}} | {{sftp_port}} |",
+        "| User name | {{ftp_user}} | {{ftp_user}} |",
+        "| Transfer mode | Passive ({{passive_ports}}) | n/a |",
+    ],
+}
+
+
+# -- generating content ---------------------------------------------------------------
+
+
+def slugify(text: str) -> str:
+    """Return lowercase ASCII words joined by hyphens."""
+    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    return "-".join(re.findall(r"[a-z0-9]+", folded))
+
+
+def plain_sentences(markdown_body: str) -> list[list[str]]:
+    """Return the prose sentences of a markdown body as word lists (no tables, headings, markup)."""
+    sentences = []
+    for line in markdown_body.split("\n"):
+        line = line.strip()
+        if not line or line.startswith(("|", "#", "```", "<")):
+            continue
+        line = re.sub(r"^(\d+\.|[-*])\s+", "", line)
+        line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links and images: their text
+        line = re.sub(r"\{#[^}]*\}", "", line).replace("**", "").replace("`", "")
+        line = re.sub(r"(?<!\w)\*|\*(?!\w)", "", line)
+        for sentence in re.split(r"(?<=[.!?])\s+", line):
+            words = sentence.split()
+            if len(words) >= 4:
+                sentences.append(words)
+    return sentences
+
+
+@dataclass
+class LanguageModel:
+    """What generated articles in one language are made of, learnt from the shipped ones."""
+
+    chain: dict = field(default_factory=lambda: defaultdict(list))  # (w1, w2) -> next words
+    headings: dict[str, str] = field(default_factory=dict)  # anchor -> text of the ## headings
+    subheadings: dict[str, str] = field(default_factory=dict)  # anchor -> text of the ### headings
+    tags: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # category -> tags
+    applies_to: dict[str, list[list[str]]] = field(default_factory=lambda: defaultdict(list))
+    shipped: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))  # (id, title)
+    categories: list[str] = field(default_factory=list)  # one entry per shipped article
+    compound_parts: list[str] = field(default_factory=list)
+
+
+class ArticleGenerator:
+    """Write realistic articles: front matter, sections with anchors, a settings table, links.
+
+    The prose comes from a word-pair Markov chain trained on the shipped articles of the same
+    language, so word frequencies follow the real ones. In Dutch a few words become compounds
+    with a part from search.yaml ("mail" + "instellingen"), which grows the vocabulary with
+    the corpus the way real Dutch text does; English prose reuses the shipped vocabulary only.
+    """
+
+    def __init__(self, content_dir: Path, seed: int = SEED):
+        self.random = random.Random(seed)
+        search_yaml = yaml.safe_load((content_dir / "search.yaml").read_text(encoding="utf-8")) or {}
+        self.models: dict[str, LanguageModel] = {}
+        for lang in LANGUAGES:
+            model = LanguageModel()
+            model.compound_parts = [p for p in (search_yaml.get("compound_parts") or {}).get(lang, []) if len(p) >= 3]
+            for path in sorted((content_dir / "articles" / lang).glob("*.md")):
+                article = parse_article(path, lang)
+                model.shipped[article.category].append((article.id, article.title))
+                model.categories.append(article.category)
+                model.tags[article.category].extend(article.tags)
+                model.applies_to[article.category].append(article.applies_to)
+                for level, text, anchor in re.findall(r"^(#{2,3}) (.+?) \{#([a-z0-9-]+)\}$", article.body, re.M):
+                    (model.headings if level == "##" else model.subheadings).setdefault(anchor, text)
+                for words in plain_sentences(article.body):
+                    sequence = ["", ""] + words + [None]
+                    for i in range(len(sequence) - 2):
+                        model.chain[(sequence[i], sequence[i + 1])].append(sequence[i + 2])
+            self.models[lang] = model
+
+    def sentence(self, lang: str, max_words: int = 32) -> str:
+        """Return one sentence of generated prose."""
+        model, rnd = self.models[lang], self.random
+        w1, w2, words = "", "", []
+        while len(words) < max_words:
+            following = model.chain.get((w1, w2))
+            if not following:
+                break
+            word = rnd.choice(following)
+            if word is None:
+                break
+            if lang == "nl" and model.compound_parts and rnd.random() < 0.03 and word.isalpha() and word.islower() and len(word) >= 4:
+                word = rnd.choice(model.compound_parts) + word
+            words.append(word)
+            w1, w2 = w2, word
+        text = " ".join(words)
+        return text if text.endswith((".", "!", "?", ":")) else text.rstrip(",;") + "."
+
+    def paragraph(self, lang: str, low: int = 2, high: int = 5) -> str:
+        return " ".join(self.sentence(lang) for _ in range(self.random.randint(low, high)))
+
+    def title(self, lang: str) -> str:
+        words = self.sentence(lang, max_words=self.random.randint(4, 8)).rstrip(".!?:,;").split()
+        words = [w.strip("\"'()[]{}") for w in words if not w.startswith("{{")] or ["Artikel"]
+        title = " ".join(w for w in words if w)
+        return title[:1].upper() + title[1:]
+
+    def article(self, lang: str, number: int, article_id: str) -> tuple[str, str]:
+        """Return (slug, file text) of one generated article."""
+        model, rnd = self.models[lang], self.random
+        category = rnd.choice(model.categories)
+        title = self.title(lang)
+        slug = f"{slugify(title)[:60].strip('-')}-{number}"
+        tags = sorted(set(rnd.sample(model.tags[category], min(len(model.tags[category]), rnd.randint(3, 8)))))
+        front = {
+            "id": article_id,
+            "title": title,
+            "summary": self.sentence(lang, max_words=30),
+            "category": category,
+            "tags": tags,
+            "applies_to": rnd.choice(model.applies_to[category]),
+            "updated": (dt.date(2024, 1, 1) + dt.timedelta(days=rnd.randrange(1000))).isoformat(),
+        }
+        fixed = FIXED_SECTIONS[lang]
+        free = sorted((text, anchor) for anchor, text in model.headings.items() if anchor not in fixed)
+        sections = rnd.sample(free, min(len(free), rnd.randint(2, 4)))
+        links = rnd.sample(model.shipped[category], min(3, len(model.shipped[category])))
+
+        lines = ["---", *(f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in front.items()), "---", ""]
+        lines += [self.paragraph(lang), ""]
+        for index, (text, anchor) in enumerate(sections):
+            lines += [f"## {text} {{#{anchor}}}", "", self.paragraph(lang), ""]
+            if index == 0:
+                lines += [f"{n}. {self.sentence(lang, 20)}" for n in range(1, rnd.randint(3, 7))] + [""]
+            if index == 1:
+                table = SETTINGS_TABLES[(lang, "ftp" if category == "ftp" else "email")]
+                lines += [f"## {fixed['settings']} {{#settings}}", "", self.sentence(lang), "", *table, ""]
+        lines += [f"## {fixed['troubleshooting']} {{#troubleshooting}}", ""]
+        taken = {anchor for _, anchor in sections} | set(fixed)
+        subsections = sorted(anchor for anchor in model.subheadings if anchor not in taken)
+        for anchor in rnd.sample(subsections, min(len(subsections), rnd.randint(2, 3))):
+            lines += [f"### {model.subheadings[anchor]} {{#{anchor}}}", "", self.paragraph(lang, 1, 3), ""]
+            lines += [f"- {self.sentence(lang, 18)}" for _ in range(rnd.randint(2, 4))] + [""]
+        lines += [f"## {fixed['related']} {{#related}}", ""]
+        lines += [f"- [{link_title}](a:{link_id})" for link_id, link_title in links] + [""]
+        return slug, "\n".join(lines)
+
+
+def prepare_content(size: int, target: Path) -> dict:
+    """Copy the shipped content to target and add generated articles until each language has size."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    content = PROJECT_DIR / "content"
+    for name in ("provider.yaml", "categories.yaml", "search.yaml"):
+        shutil.copy2(content / name, target / name)
+    shutil.copytree(content / "articles", target / "articles")
+    generator = ArticleGenerator(content)
+    counts = {}
+    for lang in LANGUAGES:
+        folder = target / "articles" / lang
+        shipped = len(list(folder.glob("*.md")))
+        for number in range(1, max(0, size - shipped) + 1):
+            slug, text = generator.article(lang, number, f"gen-{number:05d}")
+            (folder / f"{slug}.md").write_text(text, encoding="utf-8")
+        counts[lang] = len(list(folder.glob("*.md")))
+    return counts
+
+
+# -- serving and driving load ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn with WORKERS sync workers on a loopback port, started and stopped by us."""
+
+    def __init__(self, work_dir: Path, search_cache_size: str = "0"):
+        self.work_dir = work_dir
+        self.search_cache_size = search_cache_size  # "0": off, "default": the site's own setting
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log = work_dir / "gunicorn.log"
+
+    def start(self) -> float:
+        """Start gunicorn and wait until every worker has loaded the content; return seconds."""
+        for marker in self.work_dir.glob("ready-*"):
+            marker.unlink()
+        env = {**os.environ, "BENCH_WORK_DIR": str(self.work_dir), "BENCH_SEARCH_CACHE_SIZE": self.search_cache_size}
+        command = [
+            str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{self.port}",
+            "--timeout", str(int(SERVER_START_LIMIT)), "--graceful-timeout", "5",
+            "--pythonpath", f"{PROJECT_DIR},{BENCH_DIR}", "--error-logfile", str(self.log),
+            "--control-socket", str(self.work_dir / "gunicorn.ctl"),  # not the shared ~/.gunicorn
+            "kb_server:create()",
+        ]
+        started = time.perf_counter()
+        self.process = subprocess.Popen(command, env=env, cwd=PROJECT_DIR, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while len(list(self.work_dir.glob("ready-*"))) < WORKERS:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log}")
+            if time.perf_counter() - started > SERVER_START_LIMIT:
+                raise RuntimeError(f"workers not ready after {SERVER_START_LIMIT:.0f} s; see {self.log}")
+            time.sleep(0.1)
+        return time.perf_counter() - started
+
+    def worker_pids(self) -> list[int]:
+        """Return the pids of the master's worker processes."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def worker_cpu_seconds(self) -> float:
+        """Return the user + system CPU time the workers have used so far."""
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        """Stop gunicorn (the process we started) and wait for it."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Client:
+    """One HTTP/1.1 client connection; http.client reconnects when the server closes it."""
+
+    def __init__(self, port: int):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.connection.request("GET", path)
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the nearest-rank percentile of values."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def search_paths() -> list[tuple[str, str]]:
+    """Return (lang, API path) for every benchmark query."""
+    from urllib.parse import urlencode
+
+    return [(lang, "/api/search?" + urlencode({"q": q, "lang": lang, "limit": 10}))
+            for lang in LANGUAGES for q in QUERIES[lang]]
+
+
+def measure_search(port: int, requests: int, deadline: float) -> dict:
+    """Send the queries one at a time over HTTP and return latency percentiles in ms."""
+    client, latencies, per_query, errors = Client(port), [], defaultdict(list), 0
+    paths = search_paths()
+    for i in range(requests):
+        if time.perf_counter() > deadline:
+            break
+        lang, path = paths[i % len(paths)]
+        started = time.perf_counter()
+        status, body = client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if status != 200 or b'"results"' not in body:
+            errors += 1
+        latencies.append(elapsed)
+        per_query[path].append(elapsed)
+    client.close()
+    slowest = sorted(((statistics.median(v), p) for p, v in per_query.items()), reverse=True)[:3]
+    return {
+        "n": len(latencies), "errors": errors,
+        "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95), "p99": percentile(latencies, 0.99),
+        "slowest": [(round(ms, 1), path) for ms, path in slowest],
+    }
+
+
+def measure_throughput(server: Server, paths: list[str], requests: int) -> dict:
+    """Send requests to paths from CLIENT_THREADS threads and return requests/s and CPU figures."""
+    lock, counter, done, errors = threading.Lock(), iter(range(requests)), [0], [0]
+    deadline = time.perf_counter() + PHASE_TIME_LIMIT
+    start = threading.Barrier(CLIENT_THREADS + 1)
+
+    def work():
+        client = Client(server.port)
+        start.wait()
+        while time.perf_counter() < deadline:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            status, _ = client.get(paths[i % len(paths)])
+            with lock:
+                done[0] += 1
+                errors[0] += status != 200
+        client.close()
+
+    threads = [threading.Thread(target=work) for _ in range(CLIENT_THREADS)]
+    for thread in threads:
+        thread.start()
+    cpu_before, client_before = server.worker_cpu_seconds(), time.process_time()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    cpu = server.worker_cpu_seconds() - cpu_before
+    return {
+        "rps": done[0] / elapsed, "n": done[0], "errors": errors[0],
+        "cpu_ms_per_request": cpu * 1000 / max(1, done[0]),
+        "client_cpu": (time.process_time() - client_before) / elapsed,
+    }
+
+
+# -- one size -------------------------------------------------------------------------
+
+
+def warm_up(port: int, paths: list[str]) -> None:
+    """Request every path once, in order; stop the run if one fails."""
+    client = Client(port)
+    for path in paths:
+        status, _ = client.get(path)
+        if status != 200:
+            raise RuntimeError(f"warm-up: {path} answered {status}")
+    client.close()
+
+
+def page_sample(app, size: int) -> list[str]:
+    """Return PAGE_SAMPLE article paths, shipped and generated, in both languages."""
+    store = app.extensions["articles"]
+    rnd, paths = random.Random(SEED + size), []
+    for lang in LANGUAGES:
+        chosen = rnd.sample(store.in_language(lang), min(PAGE_SAMPLE // len(LANGUAGES), len(store.in_language(lang))))
+        paths += [store.article_url(article) for article in chosen]
+    rnd.shuffle(paths)
+    return paths
+
+
+def in_process_search(app, repeat: int = 3) -> dict:
+    """Time search_index.search directly (no HTTP), the way the API calls it, in ms."""
+    timings = []
+    with app.app_context():
+        first, again = (search_index.search("wachtwoord", "nl", limit=10) for _ in range(2))
+        if first is again:
+            raise RuntimeError("search answers come from the result cache although SEARCH_CACHE_SIZE is 0: "
+                               "update bench_config() in bench/kb_server.py")
+        for lang in LANGUAGES:
+            for query in QUERIES[lang]:
+                for attempt in range(repeat + 1):
+                    started = time.perf_counter()
+                    if not search_index.search(query, lang, limit=10).hits:
+                        search_index.search(query, "en" if lang == "nl" else "nl", limit=10, suggest=False)
+                    if attempt:  # the first run opens the searcher
+                        timings.append((time.perf_counter() - started) * 1000)
+    return {"p50": percentile(timings, 0.5), "p95": percentile(timings, 0.95)}
+
+
+def short_path(filename: str) -> str:
+    """Return a file name relative to the project or to site-packages, for the profile tables."""
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1]
+    if filename.startswith(str(PROJECT_DIR)):
+        return os.path.relpath(filename, PROJECT_DIR)
+    return filename
+
+
+def profile(app, pages: list[str], size: int, out: Path) -> str:
+    """Profile the article page and the search API in-process with cProfile; return markdown tables."""
+    client = app.test_client(use_cookies=False)  # like the load test: no session cookie comes back
+    for path in pages:  # render once, as the warmed-up server has
+        client.get(path)
+    report = io.StringIO()
+    for name, action in (
+        ("article page", lambda: [client.get(p) for p in pages * 5]),
+        ("search API", lambda: [client.get(p) for _, p in search_paths() * 2]),
+    ):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        action()
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        total = stats.total_tt
+        rows = stats.stats.items()
+        report.write(f"\n### Profile: {name}, {size:,} articles per language ({total:.2f} s under cProfile)\n\n")
+        report.write("| share (cumulative) | share (own) | function |\n| ---: | ---: | --- |\n")
+        for (filename, line, function), (_, _, own, cumulative, _) in sorted(rows, key=lambda r: r[1][3], reverse=True)[:30]:
+            report.write(f"| {cumulative / total:.0%} | {own / total:.0%} | {short_path(filename)}:{line} {function} |\n")
+        report.write("\n| share (own) | function |\n| ---: | --- |\n")
+        for (filename, line, function), (_, _, own, _, _) in sorted(rows, key=lambda r: r[1][2], reverse=True)[:12]:
+            report.write(f"| {own / total:.0%} | {short_path(filename)}:{line} {function} |\n")
+    out.write_text(report.getvalue())
+    return report.getvalue()
+
+
+def run_size(size: int, requests: int, rounds: int, want_profile: bool, keep: bool) -> dict:
+    """Generate content for one size, build the index, serve it and measure."""
+    work = WORK_DIR / f"size-{size}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    started = time.perf_counter()
+    counts = prepare_content(size, work / "content")
+    generate_seconds = time.perf_counter() - started
+    print(f"[{size}] content: {counts} articles ({generate_seconds:.1f} s to generate)", flush=True)
+
+    app = create_app(bench_config(work))
+    with app.app_context():
+        started = time.perf_counter()
+        search_index.build()
+        build_seconds = time.perf_counter() - started
+    print(f"[{size}] index build: {build_seconds:.1f} s", flush=True)
+    inproc = in_process_search(app)
+    pages = page_sample(app, size)
+
+    server = Server(work)  # the result cache off: every search is computed
+    try:
+        start_seconds = server.start()
+        print(f"[{size}] server ready in {start_seconds:.1f} s (port {server.port})", flush=True)
+        warm_up(server.port, pages * 6 + [p for _, p in search_paths()] * 2 + [BARE_PATH, BARE_IN_APP_PATH] * 20)
+        search = measure_search(server.port, requests, time.perf_counter() + PHASE_TIME_LIMIT * 2)
+        print(f"[{size}] search p50 {search['p50']:.1f} ms, p95 {search['p95']:.1f} ms, p99 {search['p99']:.1f} ms", flush=True)
+        phases = {"bare": [BARE_PATH], "bare_in_app": [BARE_IN_APP_PATH], "article": pages}
+        measured = defaultdict(list)
+        for round_number in range(rounds):  # interleaved, so that drift in the machine's load hits all alike
+            for name, paths in phases.items():
+                measured[name].append(measure_throughput(server, paths, requests))
+            print(f"[{size}] round {round_number + 1}: " + ", ".join(
+                f"{name} {measured[name][-1]['rps']:.0f}/s" for name in phases), flush=True)
+    finally:
+        server.stop()
+
+    server = Server(work, search_cache_size="default")  # as deployed: repeated queries come from the cache
+    try:
+        server.start()
+        warm_up(server.port, [p for _, p in search_paths()] * 4)
+        cached = measure_search(server.port, requests, time.perf_counter() + PHASE_TIME_LIMIT)
+        print(f"[{size}] search with the result cache: p50 {cached['p50']:.1f} ms, p95 {cached['p95']:.1f} ms", flush=True)
+    finally:
+        server.stop()
+
+    def median(name, key):
+        return statistics.median(m[key] for m in measured[name])
+
+    result = {
+        "size": size, "counts": counts, "generate_s": generate_seconds, "build_s": build_seconds,
+        "start_s": start_seconds, "search": search, "cached": cached, "inproc": inproc,
+        "rps": {name: median(name, "rps") for name in phases},
+        "cpu_ms": {name: median(name, "cpu_ms_per_request") for name in phases},
+        "client_cpu": max(m["client_cpu"] for ms in measured.values() for m in ms),
+        "errors": search["errors"] + cached["errors"] + sum(m["errors"] for ms in measured.values() for m in ms),
+        "round_ratios": [a["rps"] / b["rps"] for a, b in zip(measured["article"], measured["bare"])],
+    }
+    result["ratio"] = result["rps"]["article"] / result["rps"]["bare"]
+    result["cpu_ratio"] = result["cpu_ms"]["bare"] / result["cpu_ms"]["article"]
+    if want_profile:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        result["profile"] = profile(app, pages, size, RESULTS_DIR / f"kb-profile-{size}.md")
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+# -- report ---------------------------------------------------------------------------
+
+
+def code_version() -> str:
+    """Return the commit the code is at, and whether helpsite/ has uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" with uncommitted changes in helpsite/" if git("status", "--porcelain", "helpsite") else "")
+
+
+def report(results: list[dict], command: str, version: str) -> str:
+    """Return the figures as markdown."""
+    lines = [
+        f"Knowledge-base benchmark, {dt.date.today().isoformat()}, code at {version}: `{command}`",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"gunicorn {WORKERS} sync workers on loopback, {CLIENT_THREADS} client threads in the same machine. "
+        "Sizes count articles per language (shipped + generated).",
+        "",
+        "| articles per language | index build | worker start | search p50 | search p95 | search p99 | search p95 in-process "
+        "| search p50 / p95, cached | article page | bare Flask | article / bare | bare in-app "
+        "| CPU per request: bare / article |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        s = r["search"]
+        lines.append(
+            f"| {r['size']:,} | {r['build_s']:.1f} s | {r['start_s']:.1f} s | {s['p50']:.1f} ms | {s['p95']:.1f} ms "
+            f"| {s['p99']:.1f} ms | {r['inproc']['p95']:.1f} ms | {r['cached']['p50']:.1f} / {r['cached']['p95']:.1f} ms "
+            f"| {r['rps']['article']:.0f} req/s "
+            f"| {r['rps']['bare']:.0f} req/s | **{r['ratio']:.0%}** | {r['rps']['bare_in_app']:.0f} req/s "
+            f"| {r['cpu_ratio']:.0%} |"
+        )
+    lines += [
+        "",
+        "Search figures are over HTTP with the result cache off (every query computed), except "
+        "\"cached\": the site's default cache, the same 50 queries repeated. "
+        "Targets: search p95 under 20 ms at 10,000 articles; article page at least 50% of the bare endpoint.",
+        "",
+    ]
+    for r in results:
+        verdicts = []
+        if r["size"] >= 10000:
+            verdicts.append(f"search p95 {'meets' if r['search']['p95'] < TARGET_SEARCH_P95_MS else 'MISSES'} the target")
+        verdicts.append(f"article/bare {'meets' if r['ratio'] >= TARGET_PAGE_RATIO else 'MISSES'} the target")
+        rounds = ", ".join(f"{x:.0%}" for x in r["round_ratios"])
+        lines.append(
+            f"- {r['size']:,}: {'; '.join(verdicts)}. Ratio per round {rounds}; "
+            f"{r['search']['n']} search requests, errors {r['errors']}; client CPU up to {r['client_cpu']:.0%} of a core; "
+            f"slowest queries (median ms): " + "; ".join(f"{ms} {path}" for ms, path in r["search"]["slowest"]) + "."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="articles per language, comma-separated")
+    parser.add_argument("--requests", type=int, default=500,
+                        help="search requests per size, and requests per throughput phase and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds per size")
+    parser.add_argument("--profile", action="store_true", help="also profile article page and search with cProfile")
+    parser.add_argument("--keep-work", action="store_true", help="keep bench/.work/size-N (content and index)")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    command = ".venv/bin/python bench/kb_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    version = code_version()  # at the start: the workers import the code as it is then
+    results = [run_size(size, args.requests, args.rounds, args.profile, args.keep_work) for size in sizes]
+    text = report(results, command.strip(), version)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"kb-{dt.date.today().isoformat()}.md"
+    out.write_text(text + "".join(r.get("profile", "") for r in results))
+    print()
+    print(text)
+    if args.profile:
+        print("".join(r["profile"] for r in results))
+    print(f"Written to {os.path.relpath(out, PROJECT_DIR)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
