@@ -256,6 +256,8 @@ class ArticleStore:
         self._loaded_fingerprint = None
         self._checked_at = 0.0
         self.by_lang: dict[str, dict[str, Article]] = {}
+        self._by_title: dict[str, list[Article]] = {}
+        self._related: dict[tuple, tuple[Article, list[Article]]] = {}
         self.errors: list[ContentError] = []
         if app is not None:
             self.init_app(app)
@@ -340,6 +342,11 @@ class ArticleStore:
             self._aliases = {
                 lang: {alias: a for a in arts.values() for alias in a.aliases} for lang, arts in by_lang.items()
             }
+            # Sorted once per load, not per page view: listings and related() read it on every request.
+            self._by_title = {
+                lang: sorted(arts.values(), key=lambda a: a.title.lower()) for lang, arts in by_lang.items()
+            }
+            self._related = {}
             self._values = {lang: provider_values(self.provider, lang) for lang in LANGUAGES}
             self._loaded_fingerprint = fingerprint
             self._checked_at = time.monotonic()
@@ -381,8 +388,7 @@ class ArticleStore:
 
     def in_language(self, lang: str, include_drafts: bool = False) -> list[Article]:
         """Return the articles of one language sorted by title."""
-        articles = self.by_lang.get(lang, {}).values()
-        return sorted((a for a in articles if include_drafts or not a.draft), key=lambda a: a.title.lower())
+        return [a for a in self._by_title.get(lang, []) if include_drafts or not a.draft]
 
     def all_ids(self) -> set[str]:
         """Return every article id in any language."""
@@ -409,15 +415,23 @@ class ArticleStore:
 
     def related(self, article: Article, limit: int = 4) -> list[Article]:
         """Return other articles sharing the most tags, clients and the category."""
+        # Scoring every article of the language costs more than the rest of the page once there
+        # are thousands, so it is done once per article and content load (reload() clears it).
+        key = (article.lang, article.id, limit)
+        cached = self._related.get(key)
+        if cached and cached[0] is article:
+            return cached[1]
         mine = set(article.tags) | set(article.applies_to) - {"general"}
 
         def score(other: Article) -> tuple:
             shared = len(mine & (set(other.tags) | set(other.applies_to)))
             return (shared + (2 if other.category == article.category else 0), other.title)
 
-        candidates = [a for a in self.in_language(article.lang) if a.id != article.id]
-        ranked = sorted(candidates, key=score, reverse=True)
-        return [a for a in ranked if score(a)[0] > 0][:limit]
+        scored = [(score(a), a) for a in self.in_language(article.lang) if a.id != article.id]
+        scored.sort(key=lambda pair: pair[0], reverse=True)
+        found = [a for points, a in scored if points[0] > 0][:limit]
+        self._related[key] = (article, found)
+        return found
 
     def placeholder_values(self, lang: str) -> dict[str, str]:
         """Return the provider facts for one language."""
