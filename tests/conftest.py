@@ -49,7 +49,9 @@ def make_app(tmp_path, shared_index_dir):
         config.update(overrides)
         app = create_app(config)
         with app.app_context():
-            if db.engine.dialect.name == "postgresql":
+            # PostgreSQL outlives the test: start from empty tables, but only for the test's first
+            # app, so that a second app on the same database sees what the first one made.
+            if db.engine.dialect.name == "postgresql" and not made:
                 db.drop_all()
             db.create_all()
         made.append(app)
