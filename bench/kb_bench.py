@@ -664,7 +664,9 @@ def main(argv=None) -> int:
     results = [run_size(size, args.requests, args.rounds, args.profile, args.keep_work) for size in sizes]
     text = report(results, command.strip(), version)
     RESULTS_DIR.mkdir(exist_ok=True)
-    out = RESULTS_DIR / f"kb-{dt.date.today().isoformat()}.md"
+    # A quick run at other sizes must not overwrite the day's full run.
+    suffix = "" if sizes == [100, 1000, 10000] else "-" + "-".join(map(str, sizes))
+    out = RESULTS_DIR / f"kb-{dt.date.today().isoformat()}{suffix}.md"
     out.write_text(text + "".join(r.get("profile", "") for r in results))
     print()
     print(text)
