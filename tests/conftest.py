@@ -138,7 +138,11 @@ def live_server(make_app):
 def browser():
     """Start Debian's Chromium through Playwright (never a downloaded browser)."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package")
+        message = f"no Chromium at {CHROMIUM}: install Debian's chromium package"
+        # Under CI a missing browser is a failure: skipped browser tests would hide every browser bug.
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
