@@ -18,7 +18,6 @@ import re
 import shutil
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.scoring import BM25F
 
 from .content import LANGUAGES, Article, ArticleStore, load_yaml
+from .text import edit_distance, fold
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,6 @@ class CompoundSplitFilter(Filter):
                 token.text = original
             else:
                 yield token
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip accents, so that 'beëindigen' and 'beeindigen' are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class AccentFoldFilter(Filter):
@@ -586,7 +580,7 @@ class SearchIndex:
         for candidate in reader.terms_within("words", word, maxdist):
             if candidate == word:
                 continue
-            distance = 1 if maxdist == 1 else _edit_distance(word, candidate)
+            distance = 1 if maxdist == 1 else edit_distance(word, candidate)
             candidates.append((distance, -reader.doc_frequency("words", candidate), candidate))
         if not candidates:
             return None
@@ -633,18 +627,3 @@ def make_snippet(text: str, terms: set[str]) -> str:
     pieces.append(html.escape(window[position:]))
     return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
 
-
-def _edit_distance(a: str, b: str) -> int:
-    """Return the Damerau-Levenshtein distance between two short words."""
-    previous = list(range(len(b) + 1))
-    before = None
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if before and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                value = min(value, before[j - 2] + 1)
-            current.append(value)
-        before, previous = previous, current
-    return previous[-1]
