@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .text import fold
-from .triage.rules import Document, Rules, Technology
-from .triage.text import Match, TermList
+
+if TYPE_CHECKING:  # the rules are passed in: this module imports no triage code when it runs
+    from .triage.rules import Document, Rules, Technology
+    from .triage.text import Match, TermList
 
 # Error codes customers paste: SMTP/FTP replies with an optional enhanced status ("550 5.7.1").
 ERROR_CODE = re.compile(r"(?<![\w.])([45]\d\d)(?:[ -]+(\d\.\d{1,3}\.\d{1,3}))?(?![\w.])")
@@ -72,6 +75,15 @@ class Evidence:
         return seen
 
 
+def _mentions(matches: list[Match]) -> int:
+    """Return how many separate places the matches cover ("new Outlook" and "Outlook" are one)."""
+    taken: list[tuple[int, int]] = []
+    for match in sorted(matches, key=lambda m: (m.start, -m.end)):
+        if not any(match.start < end and start < match.end for start, end in taken):
+            taken.append((match.start, match.end))
+    return len(taken)
+
+
 def gather(rules: Rules, doc: Document) -> Evidence:
     """Match every rule list against a question and add up the scores."""
     ev = Evidence()
@@ -101,7 +113,7 @@ def gather(rules: Rules, doc: Document) -> Evidence:
             named.append((client.id, by_name[0].start, by_name))
         elif by_device:
             devices.append((client.id, by_device[0].start, by_device))
-    chosen = sorted(named or devices, key=lambda c: (-len(c[2]), c[1]))
+    chosen = sorted(named or devices, key=lambda c: (-_mentions(c[2]), c[1]))
     ev.clients = [(client_id, start) for client_id, start, _found in chosen]
     for _id, _start, found in chosen:
         ev.add("client", found)
