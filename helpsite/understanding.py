@@ -203,19 +203,23 @@ class Understanding:
     def article_ids(self) -> list[str]:
         """Return the articles the question itself points to, most specific first, for ranking.
 
-        The named program's guide leads (its guide has applies_to exactly [program]; the search
-        resolves the id), then the articles of the known problems named, then the self-service
-        article of the topic asked about. Script questions point to no article here: the search
-        results say more than one policy page.
+        (The named program's guide leads; the search resolves it: applies_to exactly [program].)
+        Then the self-service article of the topic asked about, the articles of the known problems
+        named, the scripts policy for a script question, and how tickets work for a question that
+        points at our servers.
         """
         ids: list[str] = []
         leading = self.leading()
+        scores = self.evidence.scores
         if leading == "self_service" and not self.evidence.matches.get("self_service_blocked"):
             ids.extend(topic.article for topic, _start in self.evidence.self_topics if topic.article)
-        for article_id in self.problems:
-            if article_id not in ids:
-                ids.append(article_id)
-        return ids
+        ids.extend(self.problems)
+        if leading == "script" and scores["script"] > scores["client_setup"] \
+                and not self.evidence.matches.get("script_blocked"):
+            ids.extend(self.rules.script_articles)  # the policy, with the documentation links
+        if self.evidence.matches.get("server_problem") and self.rules.server_article:
+            ids.append(self.rules.server_article)  # how a ticket works
+        return list(dict.fromkeys(ids))
 
 
 def understand(text: str, rules: Rules, lang: str = "nl") -> Understanding:

@@ -87,7 +87,8 @@ class Rules:
                     self.spellings[key] = fold(str(canonical))
 
         server = self._mapping(data, "server_problem")
-        self._keys(server, {"phrases", "combinations"}, "server_problem")
+        self._keys(server, {"phrases", "combinations", "article"}, "server_problem")
+        self.server_article = str(server["article"]) if server.get("article") else None
         self.server_phrases = self.term_list(server.get("phrases"), "server_problem.phrases")
         self.server_combinations = []
         for n, combination in enumerate(server.get("combinations") or []):
@@ -254,6 +255,8 @@ class Rules:
         ids |= {t.article for t in self.troubleshooting + self.self_service_topics if t.article}
         if self.always_ticket.article:
             ids.add(self.always_ticket.article)
+        if self.server_article:
+            ids.add(self.server_article)
         return ids
 
 
