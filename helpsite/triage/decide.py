@@ -96,7 +96,10 @@ class Case:
             blocked["script"] = self.ev.words("script_blocked")
         self.blocked = blocked
         candidates = [v for v in ("self_service", "script", "client_setup") if v not in blocked]
-        self.best = max(candidates, key=lambda v: (self.scores[v], TIE_ORDER[v]))
+        # On equal scores a named program wins ("upload a php file with FileZilla" is about FileZilla);
+        # otherwise the narrower outcome.
+        named = bool(self.ev.clients)
+        self.best = max(candidates, key=lambda v: (self.scores[v], named and v == "client_setup", TIE_ORDER[v]))
         self.ticket_evidence = max(self.scores["administrative"], self.scores["technical"])
 
     def ticket(self, kind: str, reasons: list[str], articles: list[Article] | None = None) -> Decision:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from ..text import edit_distance, fold
 
-WORD = re.compile(r"\w+(?:['’]\w+)*")
-TERM_WORD = re.compile(r"[\w*]+(?:['’][\w*]+)*")
+# A version or address ("6.503", "5.7.1", "64.233.176.27") is one word: its parts are not error codes.
+WORD = re.compile(r"\d+(?:\.\d+)+|\w+(?:['’]\w+)*")
+TERM_WORD = re.compile(r"\d+(?:\.\d+)+|[\w*]+(?:['’][\w*]+)*")
 
 
 @dataclass(frozen=True)
