@@ -170,7 +170,11 @@ def step_several(case: Case) -> Decision | None:
     """Several questions in one text, one of them for our team: a ticket, and the rest is not lost."""
     if not case.several:
         return None
-    ticket_part = any(part.needs_ticket(case.rules) for part in case.parts)
+    # A 500 in a script question is the script's own error (the SLA's example): only another
+    # subject's 500 ("my EPP code? and my site gives a 500") keeps a ticket.
+    script_question = case.scores["script"] >= case.rules.min_score and case.best == "script"
+    ticket_part = any(part.needs_ticket(case.rules) and not (script_question and part.only_server_error)
+                      for part in case.parts)
     if not ticket_part and case.ticket_evidence < case.rules.min_score:
         return None
     chosen = case.kind()
@@ -343,6 +347,13 @@ class Part:
     text: str
     evidence: Evidence
     subjects: set[str]
+
+    @property
+    def only_server_error(self) -> bool:
+        """Return True when the part is about our servers only because it names a 5xx error."""
+        ev = self.evidence
+        return not ev.matches.get("server_problem") and ev.scores["technical"] < SENTENCE_MIN_SCORE \
+            and not ev.scores["administrative"] and bool(SERVER_ERROR.search(self.text))
 
     def needs_ticket(self, rules: Rules) -> bool:
         """Return True when this part, read alone, is for our team: a server signal, or service evidence
