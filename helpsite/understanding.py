@@ -92,6 +92,7 @@ def gather(rules: Rules, doc: Document) -> Evidence:
         parts = [doc.find(part) for part in combination]
         if all(parts):
             ev.add("server_problem", [m for part in parts for m in part[:1]])
+            ev.add("server_combination", [m for part in parts for m in part[:1]])
     ev.add("always_ticket", doc.find(rules.always_ticket))
 
     administrative = doc.find(rules.administrative)

@@ -129,8 +129,18 @@ class Case:
 
 
 def step_server_problem(case: Case) -> Decision | None:
-    """A possible server problem is never turned away."""
-    if case.ev.matches.get("server_problem"):
+    """A possible server problem is never turned away.
+
+    Except one kind of signal: who or since when ("suddenly", "every account") together with a
+    failure, in a question that names a program and is clearly about it (at least twice the
+    evidence an answer needs) — a bug report about a mail app says "suddenly" too. A server phrase
+    ("nothing changed", "bounced", 503) always counts.
+    """
+    matches = case.ev.matches
+    only_combination = len(matches.get("server_problem", [])) == len(matches.get("server_combination", []))
+    if only_combination and case.ev.clients and case.scores["client_setup"] >= 2 * case.rules.min_score:
+        return None
+    if matches.get("server_problem"):
         return case.ticket("technical", [
             _("You mention %(words)s. That can point to a problem on our servers, so our Customer Support "
               "Team will look at it.", words=quoted(case.ev.words("server_problem"))),
@@ -360,9 +370,14 @@ class Part:
         with no answer we give online ("... en mijn site geeft een 500 error")."""
         if "technical" not in self.subjects and "administrative" not in self.subjects:
             return False
-        scores = self.evidence.scores
-        answer = max(scores["client_setup"], scores["script"], scores["self_service"])
-        return bool(self.evidence.matches.get("server_problem")) or answer < rules.min_score
+        ev = self.evidence
+        if ev.matches.get("server_problem"):
+            return True
+        # A program's question alone is not for our team, though it counts as a technical subject.
+        about_us = ev.scores["technical"] >= SENTENCE_MIN_SCORE or ev.scores["administrative"] \
+            or SERVER_ERROR.search(self.text)
+        answer = max(ev.scores["client_setup"], ev.scores["script"], ev.scores["self_service"])
+        return bool(about_us) and answer < rules.min_score
 
 
 def question_parts(rules: Rules, text: str) -> list[Part]:
