@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # the rules are passed in: this module imports no triage code
 # Error codes customers paste: SMTP/FTP replies with an optional enhanced status ("550 5.7.1").
 ERROR_CODE = re.compile(r"(?<![\w.])([45]\d\d)(?:[ -]+(\d\.\d{1,3}\.\d{1,3}))?(?![\w.])")
 
+# From this many words on, a text is a question rather than a few words to look up.
+QUESTION_WORDS = 8
+
 # A handful of the most frequent words of each language decide which one a text is in.
 DUTCH_WORDS = frozenset("""de het een en ik je jij u mijn niet wel is zijn van voor met op aan bij als dat die
 dit er geen hoe wat waarom kan kun kunt moet wil heb hebt heeft wordt werd ook nog maar naar dan toch al
@@ -215,11 +218,21 @@ class Understanding:
         if leading == "self_service" and not self.evidence.matches.get("self_service_blocked"):
             ids.extend(topic.article for topic, _start in self.evidence.self_topics if topic.article)
         ids.extend(self.problems)
+        if not self.programs and leading == "client_setup":
+            # No program named: the settings every program needs, for mail or for FTP.
+            email = len(self.doc.find(self.rules.email_words))
+            ftp = len(self.doc.find(self.rules.ftp_words))
+            ids.append(self.rules.general_articles["ftp" if ftp > email else "email"])
         if leading == "script" and scores["script"] > scores["client_setup"] \
                 and not self.evidence.matches.get("script_blocked"):
             ids.extend(self.rules.script_articles)  # the policy, with the documentation links
-        if self.evidence.matches.get("server_problem") and self.rules.server_article:
-            ids.append(self.rules.server_article)  # how a ticket works
+        ticket_evidence = max(scores["technical"], scores["administrative"])
+        # A few words ("mailbox vol") are a topic to look up; a whole question with evidence for our
+        # team and none for an answer online is a question for a ticket.
+        whole_question = len(self.doc.tokens) >= QUESTION_WORDS
+        if self.rules.server_article and (self.evidence.matches.get("server_problem") or (
+                leading is None and whole_question and ticket_evidence >= self.rules.min_score)):
+            ids.append(self.rules.server_article)  # how a ticket works: the question is for our team
         return list(dict.fromkeys(ids))
 
 
