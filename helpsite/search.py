@@ -50,6 +50,7 @@ COMMON_SHARE = 0.3
 FEW_HITS = 3
 MAX_CORRECTIONS = 4
 MAX_LIMIT = 50
+WORD_MEMO_SIZE = 50_000
 WORD = re.compile(r"[\w][\w.+#-]*\w|\w", re.UNICODE)
 FIELD_WEIGHTS = {"title": 4.0, "tags": 3.0, "summary": 2.0, "body": 1.0}
 # Synonyms are looked up in the short fields only: in the body every synonym of a common word
@@ -579,7 +580,8 @@ class SearchIndex:
         limit = max(1, min(int(limit), MAX_LIMIT))
         doc_count = max(1, reader.doc_count())
         understood = self._understand(text, lang)
-        concepts = self._concepts(_words(text)[:MAX_QUERY_WORDS], reader, vocabulary, analyzer)
+        concepts = self._concepts(_words(text)[:MAX_QUERY_WORDS], reader, vocabulary, analyzer,
+                                  memo=self._word_memo(lang, reader))
         priority = set()
         if understood is not None:
             for phrase in understood.evidence.words("client", "technology", "troubleshooting", "self_service"):
@@ -626,6 +628,20 @@ class SearchIndex:
         hits = [self._hit(fields, lang, score, highlight, pattern) for fields, score in ordered[:limit]]
         return Results(query=text, lang=lang, hits=hits, suggestion=suggestion,
                        total=max(len(hits), results.scored_length()), terms=terms)
+
+    def _word_memo(self, lang: str, reader) -> dict:
+        """Return this index generation's memo of what is known about each word (frequency, groups).
+
+        A pasted question has a hundred words and most of them recur in other questions; looking
+        each up in the index (analyzer, four fields) once per generation keeps long questions cheap.
+        """
+        key = (lang, self._local.searchers[lang][0], reader.generation())
+        memos = self.__dict__.setdefault("_memos", {})
+        memo = memos.get(key)
+        if memo is None or len(memo) > WORD_MEMO_SIZE:
+            memos.clear()  # an older generation's words are stale
+            memo = memos[key] = {}
+        return memo
 
     def _understand(self, text: str, lang: str):
         """Return what the question is about, or None when the triage rules cannot be read."""
@@ -705,7 +721,7 @@ class SearchIndex:
         )
 
     def _concepts(self, words: list[str], reader, vocabulary: Vocabulary, analyzer,
-                  drop_question_words: bool = True) -> list["Concept"]:
+                  drop_question_words: bool = True, memo: dict | None = None) -> list["Concept"]:
         """Group the words into concepts (synonym phrases first), without question words or repeats.
 
         A query of nothing but question words ("vraag stellen") keeps them: then they are the subject.
@@ -729,9 +745,9 @@ class SearchIndex:
                         matched not in phrases and not any(True for _token in analyzer(matched))):
                     continue  # a question word or a stop word: it does not decide the ranking
             if matched not in concepts:
-                concepts[matched] = Concept.make(matched, matched, vocabulary, reader, analyzer, len(concepts))
+                concepts[matched] = Concept.make(matched, matched, vocabulary, reader, analyzer, len(concepts), memo)
         if not concepts and drop_question_words:
-            return self._concepts(words, reader, vocabulary, analyzer, drop_question_words=False)
+            return self._concepts(words, reader, vocabulary, analyzer, drop_question_words=False, memo=memo)
         return list(concepts.values())
 
     @staticmethod
@@ -803,9 +819,15 @@ class Concept:
     groups: list[str] = field(default_factory=list)  # synonym groups of the phrase
 
     @classmethod
-    def make(cls, phrase, written, vocabulary, reader, analyzer, order) -> "Concept":
+    def make(cls, phrase, written, vocabulary, reader, analyzer, order, memo=None) -> "Concept":
         concept = cls(phrase, written, [], 0, False, order)
+        if memo is not None and phrase in memo:
+            concept.alternatives, concept.groups, concept.frequency, concept.known = memo[phrase]
+            concept.alternatives = list(concept.alternatives)
+            return concept
         concept._fill(phrase, vocabulary, reader, analyzer)
+        if memo is not None:
+            memo[phrase] = (tuple(concept.alternatives), concept.groups, concept.frequency, concept.known)
         return concept
 
     def _fill(self, phrase, vocabulary, reader, analyzer, extra=()):

@@ -18,7 +18,7 @@ import yaml
 
 from ..content import APPLIES_TO, LANGUAGES, ArticleStore
 from ..text import fold
-from .text import WORD, Match, Term, TermList, tokenize
+from .text import INITIAL, WORD, Match, Term, TermList, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +270,7 @@ class Document:
         self.positions: dict[str, list[int]] = {}
         for i, token in enumerate(self.tokens):
             self.positions.setdefault(token.text, []).append(i)
+            self.positions.setdefault(INITIAL + token.text[:1], []).append(i)
         self._found: dict[int, list[Match]] = {}
 
     def words(self, first: int, end: int) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from ..text import edit_distance, fold
 
 # A version or address ("6.503", "5.7.1", "64.233.176.27") is one word: its parts are not error codes.
+# The key prefix of "words starting with this letter" in a Document's positions.
+INITIAL = "\0"
 WORD = re.compile(r"\d+(?:\.\d+)+|\w+(?:['’]\w+)*")
 TERM_WORD = re.compile(r"\d+(?:\.\d+)+|[\w*]+(?:['’][\w*]+)*")
 
@@ -119,7 +121,8 @@ class Term:
              positions: dict[str, list[int]] | None = None) -> tuple[int, int] | None:
         """Return the (first, last + 1) token positions of the first match, or None.
 
-        positions (word -> where it occurs) lets a term skip questions that lack one of its exact words.
+        positions (word -> where it occurs, and INITIAL + letter -> where words with that first letter
+        occur) lets a term skip questions that lack one of its exact words, and look only where it can start.
         """
         first, rest = self.segments[0], self.segments[1:]
         starts = range(len(tokens) - len(first) + 1)
@@ -131,6 +134,8 @@ class Term:
             lead = first[0]
             if not (lead.prefix or lead.suffix) and (fuzzy_from is None or len(lead.word) < fuzzy_from):
                 starts = positions[lead.word]
+            elif not lead.suffix:  # a prefix or a typo keeps the first letter: only words with that letter
+                starts = positions.get(INITIAL + lead.word[:1], ())
         for i in starts:
             if i > len(tokens) - len(first) or not self._at(first, tokens, i, fuzzy_from):
                 continue
