@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, mail, mail_in, translations
+from . import accounts, mail, mail_in, translations, triage
 from .content import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
@@ -20,11 +20,16 @@ translate_cli = AppGroup("translate", help="Keep the interface catalogs (transla
 @content_cli.command("check")
 @click.option("--strict", is_flag=True, help="Treat warnings (missing translations) as errors.")
 def content_check(strict):
-    """Validate all articles: front matter, ids, slugs, links, translations, images."""
+    """Validate all articles (front matter, ids, slugs, links, translations, images) and the triage rules."""
     problems = check_content(current_app.config["CONTENT_DIR"])
     for problem in problems:
         click.echo(str(problem), err=not problem.warning)
     errors = [p for p in problems if strict or not p.warning]
+    # The triage rules are content too: their schema, and the articles they point to.
+    rule_problems = triage.check_rules(articles._get_current_object())
+    for problem in rule_problems:
+        click.echo(problem, err=True)
+    errors += rule_problems
     count = sum(len(a) for a in articles.by_lang.values())
     click.echo(f"{count} articles checked: {len(errors)} error(s), {len(problems) - len(errors)} warning(s).")
     sys.exit(1 if errors else 0)

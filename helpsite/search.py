@@ -18,7 +18,6 @@ import re
 import shutil
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,18 +30,37 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.scoring import BM25F
 
 from .content import LANGUAGES, Article, ArticleStore, load_yaml
+from .text import edit_distance, fold
+from .triage.rules import RulesError, load_rules
+from .understanding import understand
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"
-MAX_QUERY_LENGTH = 200
-MAX_QUERY_WORDS = 12
+SCHEMA_VERSION = "7"
+# Customers paste whole questions with their error messages: up to 2,000 characters are read,
+# but only the MAX_QUERY_TERMS terms that say most are searched, so the cost stays bounded.
+MAX_QUERY_LENGTH = 2000
+MAX_QUERY_WORDS = 400
+MAX_QUERY_TERMS = 10
+# Up to this many terms, an article must match them all before any of them will do.
+ALL_TERMS_UP_TO = 4
+# A word in more than this share of a language's articles says little on its own ("instellen").
+COMMON_SHARE = 0.3
+# Typos are corrected only when the first search found fewer than this (and only these many words).
+FEW_HITS = 3
+MAX_CORRECTIONS = 4
 MAX_LIMIT = 50
+WORD_MEMO_SIZE = 50_000
 WORD = re.compile(r"[\w][\w.+#-]*\w|\w", re.UNICODE)
 FIELD_WEIGHTS = {"title": 4.0, "tags": 3.0, "summary": 2.0, "body": 1.0}
+# Synonyms are looked up in the short fields only: in the body every synonym of a common word
+# matched nearly every article, which cost the most time and ranked the least.
+SYNONYM_FIELDS = {"title": 4.0, "tags": 3.0, "summary": 2.0}
 # A synonym counts for less than the word typed: otherwise "FTP instellen in WinSCP" finds the
 # FileZilla guide first, because "filezilla" is a synonym of "ftp" and fills that guide's title.
 SYNONYM_WEIGHT = 0.3
+# The weight of a synonym group (expanded at index time, counted per field weight) in a query.
+SYNONYM_GROUP_WEIGHT = 1.0
 
 
 class UnionOr(Q.Or):
@@ -111,12 +129,6 @@ class CompoundSplitFilter(Filter):
                 yield token
 
 
-def fold(text: str) -> str:
-    """Lowercase and strip accents, so that 'beëindigen' and 'beeindigen' are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 class AccentFoldFilter(Filter):
     """Fold accents in tokens (ë -> e)."""
 
@@ -154,6 +166,10 @@ def make_schema(lang: str, compound_parts=()) -> Schema:
         words=KEYWORD(lowercase=True),
         # What the document was made from: sync() compares it with the article file.
         digest=STORED(),
+        # [[anchor, heading, text], ...], for linking to and quoting the section that matches best.
+        sections=STORED(),
+        # The synonym groups (g0, g1 ...) whose members occur in the article: see Vocabulary.synonym_tokens.
+        synonyms=TEXT(analyzer=RegexTokenizer(r"\S+")),
     )
 
 
@@ -163,13 +179,16 @@ class Vocabulary:
 
     synonyms: list[list[str]] = field(default_factory=list)
     compound_parts: list[str] = field(default_factory=list)
+    question_words: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, content_dir: Path, lang: str) -> "Vocabulary":
         data = load_yaml(Path(content_dir) / "search.yaml", {}) or {}
         groups = [[fold(str(w)) for w in group] for group in (data.get("synonyms") or {}).get(lang, [])]
         parts = [str(p) for p in (data.get("compound_parts") or {}).get(lang, [])]
-        return cls(synonyms=groups, compound_parts=parts)
+        # Both languages' question words: customers mix them ("hoe set ik up").
+        question = frozenset(fold(str(w)) for words in (data.get("question_words") or {}).values() for w in words)
+        return cls(synonyms=groups, compound_parts=parts, question_words=question)
 
     def groups_for(self, phrase: str) -> list[str]:
         """Return the word or phrase itself first, then every synonym of it."""
@@ -178,6 +197,33 @@ class Vocabulary:
             if phrase in group:
                 found.update(group)
         return [phrase] + sorted(found - {phrase})
+
+    def group_ids(self, phrase: str) -> list[str]:
+        """Return the ids of the synonym groups a word or phrase belongs to ("g3")."""
+        return [f"g{n}" for n, group in enumerate(self.synonyms) if phrase in group]
+
+    def synonym_tokens(self, text: str, analyzer, repeat: int = 1) -> str:
+        """Return the synonym group ids of every group member in a text, once per occurrence.
+
+        Synonyms are expanded when an article is indexed, into one field: a query then adds one
+        term per synonym group instead of every member in every field, and "email", "e-mail" and
+        "mail" find exactly the same articles.
+        """
+        tokens = [t.text for t in analyzer(text)]
+        members = {}
+        for n, group in enumerate(self.synonyms):
+            for member in group:
+                key = tuple(t.text for t in analyzer(member))
+                if key:
+                    members.setdefault(key, set()).add(f"g{n}")
+        lengths = sorted({len(k) for k in members}, reverse=True)
+        found = []
+        for i in range(len(tokens)):
+            for size in lengths:
+                groups = members.get(tuple(tokens[i:i + size]))
+                if groups:
+                    found.extend(sorted(groups) * repeat)
+        return " ".join(found)
 
     def phrases(self) -> set[str]:
         return {member for group in self.synonyms for member in group}
@@ -196,17 +242,27 @@ class Hit:
     applies_to: list[str]
     snippet: str
     score: float
+    section: str | None = None  # the heading anchor of the section that matched best, when not the start
+    section_title: str | None = None
 
 
 @dataclass
 class Results:
-    """The answer to one search: hits, the suggestion and the query as understood."""
+    """The answer to one search: hits, the suggestion and the query as understood.
+
+    common_only: when the only words that matched are common ones ("instellen") and the others
+    matched nothing, the hits are left out and these words are given instead, with the words
+    that matched nothing in unmatched.
+    """
 
     query: str
     lang: str
     hits: list[Hit]
     suggestion: str | None = None
     total: int = 0
+    terms: list[str] = field(default_factory=list)  # what was searched for
+    common_only: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
 
 
 def _words(text: str) -> list[str]:
@@ -218,8 +274,8 @@ def document_digest(article: Article) -> str:
     return f"{article.slug}:{article.digest}"
 
 
-def documents(article: Article) -> dict:
-    """Return the index document for an article."""
+def documents(article: Article, vocabulary: "Vocabulary | None" = None, analyzer=None) -> dict:
+    """Return the index document for an article (with its synonym groups, given the vocabulary)."""
     words = set(_words(" ".join([article.title, article.summary, " ".join(article.tags), article.plain_text])))
     return {
         "id": article.id,
@@ -233,7 +289,31 @@ def documents(article: Article) -> dict:
         "draft": "yes" if article.draft else "no",
         "words": " ".join(sorted(words)),
         "digest": document_digest(article),
+        "sections": json.dumps(article_sections(article), ensure_ascii=False),
+        # A group found in the title counts as often as the title's weight, and so on: one field keeps
+        # the fields' order (title > tags > summary > body) for synonyms too.
+        "synonyms": " ".join(
+            vocabulary.synonym_tokens(text, analyzer, int(FIELD_WEIGHTS[name]))
+            for name, text in (("title", article.title), ("tags", " ; ".join(article.tags)),
+                               ("summary", article.summary), ("body", article.plain_text))
+        ) if vocabulary else "",
     }
+
+
+H2 = re.compile(r'<h2 id="([^"]+)">(.*?)</h2>', re.S)
+
+
+def _plain(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+def article_sections(article: Article) -> list[list[str]]:
+    """Return [[anchor, heading, text], ...]: the start of the article (no anchor), then each h2 section."""
+    pieces = H2.split(article.html)
+    sections = [["", "", _plain(pieces[0])]]
+    for i in range(1, len(pieces) - 2, 3):
+        sections.append([pieces[i], _plain(pieces[i + 1]), _plain(pieces[i + 2])])
+    return sections
 
 
 def clean_query(text: str) -> str:
@@ -358,8 +438,9 @@ class SearchIndex:
             folder.mkdir()
             ix = whoosh_index.create_in(str(folder), make_schema(lang, self.vocabulary[lang].compound_parts))
             writer = ix.writer(limitmb=256)
+            analyzer = ix.schema["body"].analyzer
             for article in articles[lang]:
-                writer.add_document(**documents(article))
+                writer.add_document(**documents(article, self.vocabulary[lang], analyzer))
                 done += 1
                 if progress:
                     progress(done, total)
@@ -397,7 +478,7 @@ class SearchIndex:
         ix = whoosh_index.open_dir(str(self.current_link / lang))
         with ix.writer() as writer:
             for article in changed:
-                writer.update_document(**documents(article))
+                writer.update_document(**documents(article, self.vocabulary[lang], ix.schema["body"].analyzer))
             for article_id in removed:
                 writer.delete_by_term("id", article_id)
 
@@ -483,40 +564,128 @@ class SearchIndex:
         return results
 
     def _search(self, text, lang, searcher, limit, category, include_drafts, suggest) -> Results:
-        """Run one search on the index (no cache)."""
-        schema = searcher.schema
+        """Run one search on the index (no cache).
+
+        1. The question is read (helpsite.understanding): a program it names puts that program's
+           guide first, a known problem it names (530, a certificate warning) its article next.
+        2. Its words become terms: question words ("hoe", "stel", "mijn") are dropped, repeated
+           words count once, and of a long question only the MAX_QUERY_TERMS that say most.
+        3. A flat query: each term in every field, its synonyms in the short fields only; a short
+           query needs all its terms first. Typos are corrected only when a word is unknown and
+           the first search found little or only common words.
+        """
         vocabulary = self.vocabulary[lang]
-        words = _words(text)[:MAX_QUERY_WORDS]
-        concepts, corrected, changed = self._concepts(words, searcher, vocabulary)
-        if not concepts:
+        reader = searcher.reader()
+        analyzer = searcher.schema["body"].analyzer
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        doc_count = max(1, reader.doc_count())
+        understood = self._understand(text, lang)
+        concepts = self._concepts(_words(text)[:MAX_QUERY_WORDS], reader, vocabulary, analyzer,
+                                  memo=self._word_memo(lang, reader))
+        priority = set()
+        if understood is not None:
+            for phrase in understood.evidence.words("client", "technology", "troubleshooting", "self_service"):
+                priority.update(_words(phrase))
+        chosen = choose_terms(concepts, priority)
+        if not chosen:
             return Results(query=text, lang=lang, hits=[])
+        results, highlight = self._run(searcher, chosen, analyzer, limit, category, include_drafts)
 
-        highlight_terms: set[str] = set()
+        suggestion = None
+        unknown = [c for c in chosen if not c.known and len(c.phrase) >= 4]
+        known = [c for c in chosen if c.known]
+        common = bool(known) and all(c.frequency > COMMON_SHARE * doc_count for c in known)
+        if unknown and (len(results) < FEW_HITS or common or not known):
+            fixed = False
+            for concept in unknown[:MAX_CORRECTIONS]:
+                fix = self._correct(concept.phrase, reader)
+                if fix:
+                    concept.correct(fix, vocabulary, reader, analyzer)
+                    fixed = True
+            if fixed:
+                results, highlight = self._run(searcher, chosen, analyzer, limit, category, include_drafts)
+                if suggest and len(chosen) <= 8:
+                    suggestion = " ".join(c.phrase for c in chosen)
+                unknown = [c for c in chosen if not c.known and len(c.phrase) >= 4]
+                known = [c for c in chosen if c.known]
+                common = bool(known) and all(c.frequency > COMMON_SHARE * doc_count for c in known)
 
-        def concept_query(alternatives: list[str]):
-            options = []
-            for position, phrase in enumerate(alternatives):  # the word typed (or its correction) first
-                tokens = [t.text for t in schema["body"].analyzer(phrase)]
-                if not tokens:
-                    continue
-                highlight_terms.update(phrase.split())
-                highlight_terms.update(tokens)
-                own = 1.0 if position == 0 else SYNONYM_WEIGHT
-                per_token = [
-                    UnionOr([Q.Term(name, token, boost=weight * own) for name, weight in FIELD_WEIGHTS.items()])
-                    for token in dict.fromkeys(tokens)
-                ]
-                if len(per_token) == 1:
-                    options.append(per_token[0])
-                elif " " in phrase:  # a multi-word synonym: all of its words
-                    options.append(Q.And(per_token))
-                else:  # a compound split into parts: any part is a (weaker) match
-                    options.append(UnionOr(per_token))
-            return UnionOr(options) if options else None
+        leads = self._leads(understood, searcher, lang, category, include_drafts)
+        terms = [c.phrase for c in chosen]
+        if unknown and common and not leads:
+            # "dkim instellen": only "instellen" matched, and it is in half the articles. Listing
+            # them all answers nothing; saying so lets the reader rephrase.
+            return Results(query=text, lang=lang, hits=[], terms=terms,
+                           common_only=[c.written for c in known], unmatched=[c.written for c in unknown])
+        pattern = highlight_pattern(highlight)
+        found = {hit["id"]: (hit.fields(), hit.score) for hit in results}
+        top = max((score for _fields, score in found.values()), default=0.0)
+        ordered = []
+        for position, article_id in enumerate(leads):
+            fields, score = found.get(article_id) or (searcher.stored_fields(leads[article_id]), 0.0)
+            ordered.append((fields, max(score, top) + (len(leads) - position) * 0.001))
+        ordered.extend((fields, score) for article_id, (fields, score) in found.items() if article_id not in leads)
+        hits = [self._hit(fields, lang, score, highlight, pattern) for fields, score in ordered[:limit]]
+        return Results(query=text, lang=lang, hits=hits, suggestion=suggestion,
+                       total=max(len(hits), results.scored_length()), terms=terms)
 
-        parts = [q for q in (concept_query(c) for c in concepts) if q is not None]
-        if not parts:
-            return Results(query=text, lang=lang, hits=[])
+    def _word_memo(self, lang: str, reader) -> dict:
+        """Return this index generation's memo of what is known about each word (frequency, groups).
+
+        A pasted question has a hundred words and most of them recur in other questions; looking
+        each up in the index (analyzer, four fields) once per generation keeps long questions cheap.
+        """
+        key = (lang, self._local.searchers[lang][0], reader.generation())
+        memos = self.__dict__.setdefault("_memos", {})
+        memo = memos.get(key)
+        if memo is None or len(memo) > WORD_MEMO_SIZE:
+            memos.clear()  # an older generation's words are stale
+            memo = memos[key] = {}
+        return memo
+
+    def _understand(self, text: str, lang: str):
+        """Return what the question is about, or None when the triage rules cannot be read."""
+        try:
+            rules = load_rules(self.store.content_dir)
+        except RulesError:
+            return None
+        return understand(text, rules, lang)
+
+    def _leads(self, understood, searcher, lang, category, include_drafts) -> dict[str, int]:
+        """Return {article id: document number} of what the question itself points to, in order."""
+        if understood is None:
+            return {}
+        wanted = [self._guide_id(searcher, program) for program in understood.programs[:2]]
+        wanted.extend(understood.article_ids())
+        leads = {}
+        for article_id in wanted:
+            if not article_id or article_id in leads:
+                continue
+            number = searcher.document_number(id=article_id)
+            if number is None:
+                continue
+            fields = searcher.stored_fields(number)
+            if category and fields.get("category") != category:
+                continue
+            article = self.store.get(lang, article_id, include_drafts=True)
+            if article is not None and article.draft and not include_drafts:
+                continue
+            leads[article_id] = number
+        return leads
+
+    @staticmethod
+    def _guide_id(searcher, program: str) -> str | None:
+        """Return the id of the guide for exactly this program (applies_to: [program]), if any."""
+        for number in searcher.document_numbers(applies_to=program):
+            fields = searcher.stored_fields(number)
+            if fields.get("applies_to") == program:
+                return fields["id"]
+        return None
+
+    def _run(self, searcher, chosen, analyzer, limit, category, include_drafts):
+        """Search for the chosen terms; return Whoosh's results and the words to highlight."""
+        highlight: set[str] = set()
+        parts = [q for q in (c.query(analyzer, highlight) for c in chosen) if q is not None]
 
         def restricted(query):
             # Category and drafts narrow the query itself: Whoosh's filter= would first
@@ -527,28 +696,38 @@ class SearchIndex:
                 query = Q.AndNot(query, Q.Term("draft", "yes"))
             return query
 
-        limit = max(1, min(int(limit), MAX_LIMIT))
-        results = searcher.search(restricted(Q.And(parts)), limit=limit)
-        if results.is_empty() and len(parts) > 1:
-            results = searcher.search(restricted(UnionOr(parts)), limit=limit)
-        hits = []
-        for hit in results:
-            snippet = make_snippet(hit["body"], highlight_terms)
-            hits.append(Hit(
-                id=hit["id"], lang=lang, slug=hit["slug"], title=hit["title"], summary=hit["summary"],
-                category=hit["category"], applies_to=[a for a in hit["applies_to"].split(",") if a],
-                snippet=snippet, score=round(hit.score, 3),
-            ))
-        suggestion = " ".join(corrected) if changed and suggest else None
-        return Results(query=text, lang=lang, hits=hits, suggestion=suggestion, total=results.scored_length())
+        if not parts:
+            return searcher.search(restricted(Q.NullQuery), limit=limit), highlight
+        if len(parts) <= ALL_TERMS_UP_TO:
+            results = searcher.search(restricted(Q.And(parts)), limit=limit)
+            if not results.is_empty() or len(parts) == 1:
+                return results, highlight
+        return searcher.search(restricted(UnionOr(parts)), limit=limit), highlight
 
-    def _concepts(self, words: list[str], searcher, vocabulary: Vocabulary):
-        """Group the words into concepts: synonym phrases, known words and corrected typos."""
+    def _hit(self, fields: dict, lang: str, score: float, highlight: set[str], pattern) -> Hit:
+        """Make a result, linking to and quoting the section that matches best."""
+        sections = json.loads(fields.get("sections") or "[]")
+        section = best_section(sections, pattern)
+        if section is not None:
+            anchor, heading, text = sections[section]
+            snippet = make_snippet(text, highlight, pattern)
+        else:
+            anchor = heading = None
+            snippet = make_snippet(fields["body"], highlight, pattern)
+        return Hit(
+            id=fields["id"], lang=lang, slug=fields["slug"], title=fields["title"], summary=fields["summary"],
+            category=fields["category"], applies_to=[a for a in fields["applies_to"].split(",") if a],
+            snippet=snippet, score=round(score, 3), section=anchor, section_title=heading,
+        )
+
+    def _concepts(self, words: list[str], reader, vocabulary: Vocabulary, analyzer,
+                  drop_question_words: bool = True, memo: dict | None = None) -> list["Concept"]:
+        """Group the words into concepts (synonym phrases first), without question words or repeats.
+
+        A query of nothing but question words ("vraag stellen") keeps them: then they are the subject.
+        """
         phrases = vocabulary.phrases()
-        reader = searcher.reader()
-        concepts: list[list[str]] = []
-        corrected: list[str] = []
-        changed = False
+        concepts: dict[str, Concept] = {}
         i = 0
         while i < len(words):
             matched = None
@@ -558,25 +737,18 @@ class SearchIndex:
                     matched = phrase
                     break
             if matched:
-                concepts.append(vocabulary.groups_for(matched))
-                corrected.append(matched)
                 i += len(matched.split())
-                continue
-            word = words[i]
-            i += 1
-            if word in phrases or reader.doc_frequency("words", word) > 0 or len(word) < 4:
-                concepts.append(vocabulary.groups_for(word))
-                corrected.append(word)
-                continue
-            fix = self._correct(word, reader)
-            if fix:
-                changed = True
-                concepts.append([*vocabulary.groups_for(fix), word])
-                corrected.append(fix)
             else:
-                concepts.append(vocabulary.groups_for(word))
-                corrected.append(word)
-        return concepts, corrected, changed
+                matched = words[i]
+                i += 1
+                if (drop_question_words and matched in vocabulary.question_words) or (
+                        matched not in phrases and not any(True for _token in analyzer(matched))):
+                    continue  # a question word or a stop word: it does not decide the ranking
+            if matched not in concepts:
+                concepts[matched] = Concept.make(matched, matched, vocabulary, reader, analyzer, len(concepts), memo)
+        if not concepts and drop_question_words:
+            return self._concepts(words, reader, vocabulary, analyzer, drop_question_words=False, memo=memo)
+        return list(concepts.values())
 
     @staticmethod
     def _correct(word: str, reader) -> str | None:
@@ -586,7 +758,7 @@ class SearchIndex:
         for candidate in reader.terms_within("words", word, maxdist):
             if candidate == word:
                 continue
-            distance = 1 if maxdist == 1 else _edit_distance(word, candidate)
+            distance = 1 if maxdist == 1 else edit_distance(word, candidate)
             candidates.append((distance, -reader.doc_frequency("words", candidate), candidate))
         if not candidates:
             return None
@@ -605,7 +777,7 @@ SNIPPET_CHARS = 220
 SNIPPET_LEAD = 70
 
 
-def make_snippet(text: str, terms: set[str]) -> str:
+def make_snippet(text: str, terms: set[str], pattern=None) -> str:
     """Return an HTML-escaped excerpt around the first match, with matched words in <mark>.
 
     Whoosh's highlighter re-analyzes the whole stored body (stemming, compound splitting)
@@ -614,8 +786,8 @@ def make_snippet(text: str, terms: set[str]) -> str:
     """
     if not text:
         return ""
-    usable = sorted({t for t in terms if len(t) >= 3}, key=len, reverse=True)
-    pattern = re.compile(r"(?<!\w)(?:%s)\w*" % "|".join(map(re.escape, usable)), re.I) if usable else None
+    if pattern is None:
+        pattern = highlight_pattern(terms)
     first = pattern.search(text) if pattern else None
     start = 0
     if first and first.start() > SNIPPET_LEAD:
@@ -634,17 +806,106 @@ def make_snippet(text: str, terms: set[str]) -> str:
     return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
 
 
-def _edit_distance(a: str, b: str) -> int:
-    """Return the Damerau-Levenshtein distance between two short words."""
-    previous = list(range(len(b) + 1))
-    before = None
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if before and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                value = min(value, before[j - 2] + 1)
-            current.append(value)
-        before, previous = previous, current
-    return previous[-1]
+@dataclass
+class Concept:
+    """One thing the reader asked for: a word or synonym phrase, with its synonyms and frequency."""
+
+    phrase: str  # folded; after a correction, the corrected word
+    written: str  # as typed (folded), for "matched nothing"
+    alternatives: list[str]  # the phrase first, then its synonyms (then the typed word, when corrected)
+    frequency: int  # articles the phrase itself is in (the highest of its words)
+    known: bool  # the phrase or one of its synonyms is in some article
+    order: int  # place in the question
+    groups: list[str] = field(default_factory=list)  # synonym groups of the phrase
+
+    @classmethod
+    def make(cls, phrase, written, vocabulary, reader, analyzer, order, memo=None) -> "Concept":
+        concept = cls(phrase, written, [], 0, False, order)
+        if memo is not None and phrase in memo:
+            concept.alternatives, concept.groups, concept.frequency, concept.known = memo[phrase]
+            concept.alternatives = list(concept.alternatives)
+            return concept
+        concept._fill(phrase, vocabulary, reader, analyzer)
+        if memo is not None:
+            memo[phrase] = (tuple(concept.alternatives), concept.groups, concept.frequency, concept.known)
+        return concept
+
+    def _fill(self, phrase, vocabulary, reader, analyzer, extra=()):
+        self.phrase = phrase
+        self.alternatives = [*vocabulary.groups_for(phrase), *extra]
+        self.groups = vocabulary.group_ids(phrase)
+        # How many articles it is in: the word's own, or its synonym group's (the group holds the word).
+        self.frequency = max([_frequency(phrase, reader, analyzer),
+                              *(reader.doc_frequency("synonyms", g) for g in self.groups)])
+        # Known: written in some article as typed (a compound's parts do not count: "outlok" has
+        # "out" in it), or in a synonym group that some article has.
+        self.known = (reader.doc_frequency("words", phrase) > 0 if " " not in phrase else self.frequency > 0) \
+            or any(reader.doc_frequency("synonyms", g) for g in self.groups)
+
+    def correct(self, fix, vocabulary, reader, analyzer) -> None:
+        self._fill(fix, vocabulary, reader, analyzer, extra=(self.written,))
+
+    def query(self, analyzer, highlight: set[str]):
+        """Return a flat query: the phrase (or correction and typed word) in every field, plus one
+        term for each synonym group it belongs to (expanded at index time)."""
+        for phrase in self.alternatives:  # synonyms are found through their group, but marked in snippets
+            highlight.update(phrase.split())
+            highlight.update(t.text for t in analyzer(phrase))
+        clauses = []
+        for phrase in dict.fromkeys([self.phrase, self.written]):  # the word typed, or its correction and it
+            tokens = list(dict.fromkeys(t.text for t in analyzer(phrase)))
+            if not tokens or (" " in phrase and self.groups):
+                continue  # a synonym phrase ("uitgaande server") is found, as a phrase, through its group
+            # A word with synonyms is found in the body through its group (which holds the word too);
+            # the word itself still counts extra in the title, tags and summary.
+            fields = SYNONYM_FIELDS if self.groups and phrase == self.phrase else FIELD_WEIGHTS
+            if " " in phrase and len(tokens) > 1:  # a phrase: all of its words
+                clauses.append(Q.And([UnionOr([Q.Term(name, token, boost=weight)
+                                               for name, weight in fields.items()]) for token in tokens]))
+            else:  # a word, or a compound and its parts: any of them
+                clauses.extend(Q.Term(name, token, boost=weight) for token in tokens for name, weight in fields.items())
+        clauses.extend(Q.Term("synonyms", group, boost=SYNONYM_GROUP_WEIGHT) for group in self.groups)
+        return UnionOr(clauses) if clauses else None
+
+
+def _frequency(phrase: str, reader, analyzer) -> int:
+    """Return in how many articles the phrase's best-known word occurs (0: in none)."""
+    best = 0
+    for token in {t.text for t in analyzer(phrase)}:
+        for name in FIELD_WEIGHTS:
+            best = max(best, reader.doc_frequency(name, token))
+    return best
+
+
+def choose_terms(concepts: list[Concept], priority: set[str]) -> list[Concept]:
+    """Return at most MAX_QUERY_TERMS concepts, in the question's order.
+
+    What the question names (a program, an error, a technology) is kept first; then the words
+    that are in some articles, the rarer the better; words in no article at all come last.
+    """
+    if len(concepts) <= MAX_QUERY_TERMS:
+        return concepts
+
+    def rank(concept: Concept):
+        named = any(word in priority for word in concept.phrase.split())
+        return (not named, not concept.known, concept.frequency if concept.known else 0, concept.order)
+
+    kept = sorted(concepts, key=rank)[:MAX_QUERY_TERMS]
+    return sorted(kept, key=lambda c: c.order)
+
+
+def highlight_pattern(terms: set[str]):
+    """Return the regular expression that finds the query's words and stems in a text, or None."""
+    usable = sorted({t for t in terms if len(t) >= 3}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:%s)\w*" % "|".join(map(re.escape, usable)), re.I) if usable else None
+
+
+def best_section(sections: list[list[str]], pattern) -> int | None:
+    """Return the index of the section (not the start) whose heading and text match the most distinct
+    query words, when it matches more than the start of the article; else None."""
+    if pattern is None or len(sections) < 2:
+        return None
+    counts = [len({m.group(0).casefold() for m in pattern.finditer(f"{heading} {text}")})
+              for _anchor, heading, text in sections]
+    best = max(range(len(counts)), key=lambda i: (counts[i], -i))
+    return best if best > 0 and counts[best] > counts[0] else None

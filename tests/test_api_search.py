@@ -9,6 +9,9 @@ from flask_babel import gettext as _
 from helpsite.search import MAX_LIMIT, MAX_QUERY_LENGTH
 
 RESULT_KEYS = {"id", "lang", "title", "url", "summary", "category", "applies_to", "snippet"}
+# Fields added by issue 8 (the contract allows additions): the best section, and "only common words matched".
+ADDED_RESULT_KEYS = {"section"}
+ADDED_KEYS = {"common_only", "unmatched"}
 APPLIES_TO = {"outlook", "thunderbird", "apple_mail", "ios_mail", "android", "windows_mail", "em_client",
               "filezilla", "winscp", "cyberduck", "general"}
 
@@ -38,14 +41,16 @@ def test_the_response_has_exactly_the_promised_shape(app, client, lang, query):
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     data = response.get_json()
-    assert set(data) == {"query", "lang", "suggestion", "results"}
+    assert set(data) == {"query", "lang", "suggestion", "results"} | ADDED_KEYS
+    assert data["common_only"] == [] and data["unmatched"] == []
     assert data["query"] == query
     assert data["lang"] == lang
     assert data["suggestion"] is None
     assert isinstance(data["results"], list) and data["results"]
     categories = {c["id"] for c in app.extensions["articles"].categories}
     for result in data["results"]:
-        assert set(result) == RESULT_KEYS
+        assert set(result) == RESULT_KEYS | ADDED_RESULT_KEYS
+        assert result["section"] is None or set(result["section"]) == {"id", "title", "url"}
         for key in RESULT_KEYS - {"applies_to"}:
             assert isinstance(result[key], str), key
         assert isinstance(result["applies_to"], list)
@@ -121,7 +126,23 @@ def test_without_results_in_one_language_the_others_come_labelled(client):
 
 def test_nothing_found_anywhere_is_an_empty_list_not_an_error(client):
     data = api(client, q="xylofoonpijp", lang="nl").get_json()
-    assert data == {"query": "xylofoonpijp", "lang": "nl", "suggestion": None, "results": []}
+    assert data == {"query": "xylofoonpijp", "lang": "nl", "suggestion": None, "results": [],
+                    "common_only": [], "unmatched": []}
+
+
+def test_a_query_whose_only_match_is_a_common_word_says_so(client):
+    data = api(client, q="dkim instellen", lang="nl").get_json()
+    assert data["results"] == []
+    assert data["common_only"] == ["instellen"] and data["unmatched"] == ["dkim"]
+
+
+def test_a_pasted_question_is_answered_and_links_to_its_section(client):
+    question = ("Hallo, sinds gisteren kan ik geen mail meer versturen vanuit Thunderbird op mijn laptop. "
+                "Ik krijg de melding dat het verzenden mislukt is. " * 12)[:1990]
+    data = api(client, q=question, lang="nl").get_json()
+    assert data["results"][0]["id"] == "email-thunderbird"
+    sections = [r["section"] for r in data["results"] if r["section"]]
+    assert sections and all("/a/" in s["url"] and "#" in s["url"] for s in sections)
 
 
 def test_the_query_is_echoed_cleaned_up(client):
@@ -137,8 +158,8 @@ def test_the_query_is_echoed_cleaned_up(client):
     ({"q": ""}, "Parameter q is required: the text to search for."),
     ({"q": "   \t "}, "Parameter q is required: the text to search for."),
     ({"q": "\x00\x01\x7f"}, "Parameter q is required: the text to search for."),
-    ({"q": "x" * (MAX_QUERY_LENGTH + 1)}, "q is too long: use at most 200 characters."),
-    ({"q": "wachtwoord " * 1000}, "q is too long: use at most 200 characters."),
+    ({"q": "x" * (MAX_QUERY_LENGTH + 1)}, "q is too long: use at most 2,000 characters."),
+    ({"q": "wachtwoord " * 1000}, "q is too long: use at most 2,000 characters."),
     ({"q": "?!#%&*()"}, "q contains no words to search for."),
 ])
 def test_unusable_queries_get_a_400_with_a_message_in_the_callers_language(app, client, lang, params, text):

@@ -217,3 +217,12 @@ def test_the_check_does_not_stop_at_a_broken_file(make_app, content_copy, tmp_pa
     paths = {(p["path"], p["line"]) for p in problems(result)}
     assert (str(broken), 4) in paths
     assert (str(other), line) in paths
+
+
+def test_the_triage_rules_are_checked_too(make_app, content_copy, tmp_path):
+    path = content_copy / "triage.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  margin: 1\n", "  margin: 1\n  marginn: 2\n"),
+                    encoding="utf-8")
+    result = check(make_app, content_copy, tmp_path)
+    assert result.exit_code == 1
+    assert "settings: unknown key 'marginn'" in result.output

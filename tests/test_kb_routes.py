@@ -509,8 +509,8 @@ def test_the_search_page_filters_by_category(app, client):
 @pytest.mark.parametrize("lang", ["nl", "en"])
 @pytest.mark.parametrize("query, message", [
     ("!!!???", "Your search contains no words to look for."),
-    ("x" * (MAX_QUERY_LENGTH + 1), "Your search is too long. Use at most 200 characters."),
-    ("x" * 10_000, "Your search is too long. Use at most 200 characters."),
+    ("x" * (MAX_QUERY_LENGTH + 1), "Your search is too long. Use at most 2,000 characters."),
+    ("x" * 10_000, "Your search is too long. Use at most 2,000 characters."),
     ("\x00\x01\x02", None),
 ])
 def test_the_search_page_explains_what_is_wrong_with_a_query(app, client, lang, query, message):

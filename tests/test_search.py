@@ -261,7 +261,7 @@ def test_one_language_without_results_leaves_the_other_to_offer(index):
     ("\x00\x01\x02\x1b[\x7f", "no_words"),
     ("\x00\x01\x02\x03", "empty"),
     ("x" * 10_000, "too_long"),
-    ("outlook " * 30, "too_long"),
+    ("outlook " * 300, "too_long"),
     ("!!!???...", "no_words"),
     ("-- ;; '' \"\" ** ()", "no_words"),
     ("\u200b\u200b", "empty"),
@@ -274,7 +274,7 @@ def test_absurd_input_is_refused_with_a_reason(index, text, reason, lang):
 
 
 def test_the_longest_allowed_query_is_still_searched(index):
-    text = ("outlook " * 40)[:MAX_QUERY_LENGTH]
+    text = ("outlook " * 400)[:MAX_QUERY_LENGTH]
     assert len(text) == MAX_QUERY_LENGTH
     assert ids(index.search(text, "nl"))[:1] == ["email-outlook"]
     with pytest.raises(QueryError):

@@ -19,6 +19,8 @@ def error(message: str, status: int = 400):
 
 
 def result_json(hit) -> dict:
+    """Return one result as the API promises it; section (added) is the part of the article that
+    matched best, with its permalink /a/<id>#<anchor>, or null when that is the article's start."""
     return {
         "id": hit.id,
         "lang": hit.lang,
@@ -28,6 +30,11 @@ def result_json(hit) -> dict:
         "category": hit.category,
         "applies_to": hit.applies_to,
         "snippet": hit.snippet,
+        "section": {
+            "id": hit.section,
+            "title": hit.section_title,
+            "url": url_for("kb.permalink", article_id=hit.id, _anchor=hit.section, _external=True),
+        } if hit.section else None,
     }
 
 
@@ -51,12 +58,12 @@ def search():
         try:
             results = search_index.search(text, lang, limit=limit)
             hits = results.hits
-            if not hits:  # the other language may have the answer; each result says its language
+            if not hits and not results.common_only:  # the other language may have the answer; each result says its language
                 hits = search_index.search(text, other_language(lang), limit=limit, suggest=False).hits
         except QueryError as exc:
             messages = {
                 "empty": _("Parameter q is required: the text to search for."),
-                "too_long": _("q is too long: use at most 200 characters."),
+                "too_long": _("q is too long: use at most 2,000 characters."),
                 "no_words": _("q contains no words to search for."),
             }
             return error(messages[str(exc)])
@@ -67,6 +74,10 @@ def search():
             "lang": lang,
             "suggestion": results.suggestion,
             "results": [result_json(hit) for hit in hits],
+            # Added fields: when only common words matched ("instellen") and the others matched
+            # nothing ("dkim"), no results are listed and these say why.
+            "common_only": results.common_only,
+            "unmatched": results.unmatched,
         })
 
 

@@ -14,7 +14,7 @@ bp = Blueprint("kb", __name__)
 
 QUERY_ERRORS = {
     "empty": lambda: _("Type a word or a question to search for."),
-    "too_long": lambda: _("Your search is too long. Use at most 200 characters."),
+    "too_long": lambda: _("Your search is too long. Use at most 2,000 characters."),
     "no_words": lambda: _("Your search contains no words to look for."),
 }
 
@@ -128,7 +128,7 @@ def search():
     if text.strip():
         try:
             results = search_index.search(text, lang, limit=20, category=category_id, include_drafts=sees_drafts())
-            if not results.hits:
+            if not results.hits and not results.common_only:
                 other_results = search_index.search(text, other_language(lang), limit=10, category=category_id)
             search_event = analytics.record_search(results.query, lang, len(results.hits),
                                                    len(other_results.hits) if other_results else 0)

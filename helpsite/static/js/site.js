@@ -148,8 +148,9 @@
   function lookup() {
     var text = ((subject ? subject.value + " " : "") + question.value).replace(/\s+/g, " ").trim();
     if (text.length < 8) { box.hidden = true; return; }
-    // The API takes at most 200 characters: the start of the question says most.
-    text = text.slice(0, 190);
+    // The API reads up to 2,000 characters and picks the words that say most itself, so the
+    // whole question is sent: the program named at its end counts as much as at its start.
+    text = text.slice(0, 2000);
     if (controller) { controller.abort(); }
     controller = new AbortController();
     fetch(endpoint + "?q=" + encodeURIComponent(text) + "&lang=" + lang + "&limit=4",
@@ -160,8 +161,9 @@
         (data.results || []).forEach(function (result) {
           var li = document.createElement("li");
           var a = document.createElement("a");
-          a.href = result.url;
-          a.textContent = result.title;
+          // The section that answers best, when it is not the article's start.
+          a.href = result.section ? result.section.url : result.url;
+          a.textContent = result.section ? result.title + ": " + result.section.title : result.title;
           a.target = "_blank";
           a.rel = "noopener";
           li.appendChild(a);

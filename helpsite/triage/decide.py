@@ -1,0 +1,429 @@
+"""The triage's decision: an ordered table of steps, each with its reason.
+
+The question is read once (helpsite.understanding); then the steps in STEPS are tried in order
+and the first that decides, decides. A server-problem signal comes first, because turning away
+a real server problem is the worst mistake the triage can make; weak evidence comes before any
+answer without a ticket, for the same reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ..content import CLIENT_IDS, LANGUAGES, Article, ArticleStore
+from ..understanding import Evidence, Understanding, gather, understand
+from .rules import Rules, RulesError, Technology, load_rules
+
+log = logging.getLogger(__name__)
+
+VERDICTS = ("client_setup", "script", "self_service", "ticket")
+# On equal scores the narrower outcome wins: "PHPMailer via your SMTP server" is about a script.
+TIE_ORDER = {"self_service": 3, "script": 2, "client_setup": 1}
+MAX_GUIDES = 3
+MAX_ARTICLES = 5
+MAX_QUOTED = 3
+
+
+@dataclass
+class Decision:
+    """What happens to a question, and why."""
+
+    verdict: str
+    ticket_kind: str | None = None
+    topic: str | None = None
+    articles: list[Article] = field(default_factory=list)
+    doc_links: list[dict] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    several_questions: bool = False
+    scores: dict[str, int] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)  # rule list -> the customer's words
+    step: str = ""  # the step of STEPS that decided
+
+    @property
+    def turned_away(self) -> bool:
+        """Return True when the customer is not offered a ticket."""
+        return self.verdict != "ticket"
+
+
+def quoted(words: list[str]) -> str:
+    """Return the customer's words as “a”, “b”, “c” for a reason."""
+    return ", ".join(f"“{w}”" for w in words[:MAX_QUOTED])
+
+
+def classify(text: str, lang: str, store: ArticleStore, search_index=None) -> Decision:
+    """Decide what happens to a question: guides, documentation links, self-service or a ticket."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    with force_locale(lang):
+        try:
+            rules = load_rules(_content_dir(store))
+        except RulesError as exc:
+            log.error("triage without rules, the question becomes a ticket: %s", exc)
+            return Decision("ticket", "technical", step="no_rules", reasons=[
+                _("Our Customer Support Team will look at your question."),
+            ])
+        case = Case(rules, understand(text, rules, lang), lang, store, search_index)
+        for name, step in STEPS:
+            decision = step(case)
+            if decision is not None:
+                decision.step = name
+                return decision
+        raise AssertionError("the last step always decides")  # pragma: no cover
+
+
+class Case:
+    """One question on its way through the steps: what was understood and what is known so far."""
+
+    def __init__(self, rules: Rules, understood: Understanding, lang: str, store: ArticleStore, search_index):
+        self.rules, self.understood, self.lang, self.store, self.search_index = rules, understood, lang, store, search_index
+        self.ev: Evidence = understood.evidence
+        self.doc = understood.doc
+        self.scores = dict(self.ev.scores)
+        self.evidence = {name: [m.words for m in found] for name, found in self.ev.matches.items()}
+        self.parts = question_parts(rules, understood.text)
+        self.several = several_questions(self.parts)
+        blocked = {}
+        if self.ev.matches.get("self_service_blocked") and self.scores["self_service"]:
+            blocked["self_service"] = self.ev.words("self_service_blocked")
+        if self.ev.matches.get("script_blocked") and self.scores["script"]:
+            blocked["script"] = self.ev.words("script_blocked")
+        self.blocked = blocked
+        candidates = [v for v in ("self_service", "script", "client_setup") if v not in blocked]
+        # On equal scores a named program wins ("upload a php file with FileZilla" is about FileZilla);
+        # otherwise the narrower outcome.
+        named = bool(self.ev.clients)
+        self.best = max(candidates, key=lambda v: (self.scores[v], named and v == "client_setup", TIE_ORDER[v]))
+        self.ticket_evidence = max(self.scores["administrative"], self.scores["technical"])
+
+    def ticket(self, kind: str, reasons: list[str], articles: list[Article] | None = None) -> Decision:
+        return Decision("ticket", kind, None, articles or [], [], reasons, self.several, self.scores, self.evidence)
+
+    def kind(self, extra_admin: int = 0, extra_technical: int = 0) -> str:
+        administrative = self.scores["administrative"] + extra_admin
+        technical = self.scores["technical"] + extra_technical
+        return "administrative" if administrative > technical else "technical"
+
+    def ticket_reasons(self, chosen_kind: str) -> list[str]:
+        if chosen_kind == "administrative" and self.ev.words("administrative"):
+            return [_("It looks like an administrative question (%(words)s): our Customer Support Team "
+                      "answers it.", words=quoted(self.ev.words("administrative")))]
+        service_words = self.ev.words("technical.services", "technical.delivery")
+        if service_words:
+            return [_("It is a question about our services (%(words)s): our Customer Support Team answers it.",
+                      words=quoted(service_words))]
+        return [_("Your question does not clearly match a subject we answer online, so our Customer Support "
+                  "Team will look at it.")]
+
+    def override(self) -> str:
+        return _("Do you believe the problem is on our servers after all? Then you can still create a ticket.")
+
+
+# -- the steps, in order -----------------------------------------------------------------------
+
+
+def step_server_problem(case: Case) -> Decision | None:
+    """A possible server problem is never turned away.
+
+    Except one kind of signal: who or since when ("suddenly", "every account") together with a
+    failure, in a question that names a program and is clearly about it (at least twice the
+    evidence an answer needs) — a bug report about a mail app says "suddenly" too. A server phrase
+    ("nothing changed", "bounced", 503) always counts.
+    """
+    matches = case.ev.matches
+    only_combination = len(matches.get("server_problem", [])) == len(matches.get("server_combination", []))
+    if only_combination and case.ev.clients and case.scores["client_setup"] >= 2 * case.rules.min_score:
+        return None
+    if matches.get("server_problem"):
+        return case.ticket("technical", [
+            _("You mention %(words)s. That can point to a problem on our servers, so our Customer Support "
+              "Team will look at it.", words=quoted(case.ev.words("server_problem"))),
+        ])
+    return None
+
+
+def step_always_ticket(case: Case) -> Decision | None:
+    """Some subjects (Managed Hosting) are always answered personally."""
+    if not case.ev.matches.get("always_ticket"):
+        return None
+    article = case.rules.always_ticket.article
+    return case.ticket(case.kind(), [
+        _("You mention %(words)s: our Customer Support Team answers these questions personally.",
+          words=quoted(case.ev.words("always_ticket"))),
+    ], _articles(case.store, case.lang, [article] if article else []))
+
+
+def step_blocked(case: Case) -> Decision | None:
+    """An answer we would give is ruled out by what else the question says ("the EPP code is rejected")."""
+    strongest = max(case.blocked, key=lambda v: case.scores[v], default=None)
+    if not strongest or case.scores[strongest] < case.scores[case.best]:
+        return None
+    if strongest == "self_service":
+        extra = "extra_admin" if case.rules.self_service_blocked_kind == "administrative" else "extra_technical"
+        chosen = case.kind(**{extra: case.scores["self_service"]})
+        reason = _("You mention %(words)s, so this is not something you can arrange yourself: our Customer "
+                   "Support Team will look at it.", words=quoted(case.blocked["self_service"]))
+    else:
+        chosen = case.kind(extra_technical=case.scores["script"])
+        reason = _("You mention %(words)s: that is a setting of our servers rather than of your own script, "
+                   "so our Customer Support Team will answer it.", words=quoted(case.blocked["script"]))
+    return case.ticket(chosen, [reason])
+
+
+def step_several(case: Case) -> Decision | None:
+    """Several questions in one text, one of them for our team: a ticket, and the rest is not lost."""
+    if not case.several:
+        return None
+    # A 500 in a script question is the script's own error (the SLA's example): only another
+    # subject's 500 ("my EPP code? and my site gives a 500") keeps a ticket.
+    script_question = case.scores["script"] >= case.rules.min_score and case.best == "script"
+    ticket_part = any(part.needs_ticket(case.rules) and not (script_question and part.only_server_error)
+                      for part in case.parts)
+    if not ticket_part and case.ticket_evidence < case.rules.min_score:
+        return None
+    chosen = case.kind()
+    # What the other questions need is still offered: the self-service or troubleshooting article.
+    articles = _articles(case.store, case.lang, case.understood.article_ids())
+    return case.ticket(chosen, [
+        _("You ask several things at once, and at least one of them needs our Customer Support Team."),
+        *case.ticket_reasons(chosen),
+    ], articles)
+
+
+def step_weak(case: Case) -> Decision | None:
+    """Too little evidence for an answer without a ticket, or more for a ticket: a ticket."""
+    rules, scores = case.rules, case.scores
+    if scores[case.best] < rules.min_score or scores[case.best] < case.ticket_evidence + rules.margin:
+        return case.ticket(case.kind(), case.ticket_reasons(case.kind()))
+    return None
+
+
+def step_answer(case: Case) -> Decision:
+    """No ticket: say why, and give the way forward."""
+    if case.best == "client_setup":
+        return _client_setup(case)
+    if case.best == "script":
+        technologies = [t for t, _start in case.ev.technologies]
+        words = case.ev.words("technology") or case.ev.words("script_words")
+        return Decision(
+            "script", None, technologies[0].id if technologies else None,
+            _articles(case.store, case.lang, case.rules.script_articles),
+            script_links(case.rules, case.lang, technologies),
+            [_("You mention %(words)s: our helpdesk does not support setting up or using your own scripts "
+               "(.htaccess, PHP, Perl and so on). The documentation and forum below can help you further.",
+               words=quoted(words)), case.override()],
+            case.several, case.scores, case.evidence,
+        )
+    panel = case.store.placeholder_values(case.lang).get("panel_name", "Mijn Web://Xtra")
+    return Decision(
+        "self_service", None, None,
+        _articles(case.store, case.lang, [topic.article for topic, _start in case.ev.self_topics if topic.article]), [],
+        [_("You mention %(words)s: you can arrange this yourself in %(panel)s, 24 hours a day. The article "
+           "below shows how.", words=quoted(case.ev.words("self_service")), panel=panel)],
+        case.several, case.scores, case.evidence,
+    )
+
+
+# The order is the policy: read it top to bottom.
+STEPS = (
+    ("server_problem", step_server_problem),
+    ("always_ticket", step_always_ticket),
+    ("blocked", step_blocked),
+    ("several", step_several),
+    ("weak", step_weak),
+    ("answer", step_answer),
+)
+
+
+def _client_setup(case: Case) -> Decision:
+    rules, ev, store, lang = case.rules, case.ev, case.store, case.lang
+    clients = case.understood.programs
+    kinds = {client_id: kind for kind, ids in CLIENT_IDS.items() for client_id in ids}
+    if clients:
+        area = kinds.get(clients[0], "email")
+        articles = []
+        for client_id in clients[:MAX_GUIDES]:
+            articles.extend(a for a in guides(store, client_id, lang) if a not in articles)
+    else:
+        email, ftp = len(case.doc.find(rules.email_words)), len(case.doc.find(rules.ftp_words))
+        area = "ftp" if ftp > email else "email"
+        articles = _articles(store, lang, [rules.general_articles[area]])
+    for terms in ev.troubleshooting:
+        article = store.best(terms.article, lang) if terms.article else None
+        if article and article.category == area and article not in articles:
+            articles.append(article)
+    if not clients and len(articles) < 2 and case.search_index is not None:
+        articles.extend(_search(case.search_index, store, case.doc.text, lang, area, exclude=articles))
+    words = ev.words("client", "setup", "troubleshooting", "settings")
+    return Decision(
+        "client_setup", None, clients[0] if clients else None, articles[:MAX_ARTICLES], [],
+        [_("You mention %(words)s: setting up and fixing email and FTP programs is supported online, "
+           "with the guides on this site.", words=quoted(words)), case.override()],
+        case.several, case.scores, case.evidence,
+    )
+
+
+def script_links(rules: Rules, lang: str, technologies: list[Technology]) -> list[dict]:
+    """Return [{"title", "url"}] in lang: the documentation of the technologies, then the forums.
+
+    Without a technology, the documentation of the rules' default technologies (the SLA's .htaccess,
+    PHP and Perl) is given.
+    """
+    if not technologies:
+        technologies = [t for t in rules.technologies if t.id in rules.default_technologies]
+    links, seen = [], set()
+    for link in [doc for technology in technologies for doc in technology.docs] + rules.forums:
+        url = link["url"][lang]
+        if url not in seen:
+            seen.add(url)
+            links.append({"title": link["title"][lang], "url": url})
+    return links
+
+
+def default_doc_links(lang: str, store: ArticleStore | None = None) -> list[dict]:
+    """Return the documentation and forum links for script questions in general, in lang."""
+    try:
+        rules = load_rules(_content_dir(store))
+    except RulesError as exc:
+        log.error("no documentation links without rules: %s", exc)
+        return []
+    return script_links(rules, lang, [])
+
+
+def _content_dir(store: ArticleStore | None) -> Path:
+    """Return the content folder: the store's, else the app's article store's."""
+    if store is None and has_app_context():
+        store = current_app.extensions["articles"]
+    if store is None or store.content_dir is None:
+        raise RulesError("no content folder: pass the article store")
+    return Path(store.content_dir)
+
+
+def guides(store: ArticleStore, client_id: str, lang: str) -> list[Article]:
+    """Return the setup guide(s) of one program: articles for that program alone come first."""
+    for language in (lang, *(other for other in LANGUAGES if other != lang)):
+        found = [a for a in store.in_language(language) if client_id in a.applies_to]
+        own = [a for a in found if "general" not in a.applies_to]
+        if found:
+            return own or found[:1]
+    return []
+
+
+def _articles(store: ArticleStore, lang: str, ids: list[str]) -> list[Article]:
+    articles = []
+    for article_id in ids:
+        article = store.best(article_id, lang)
+        if article and article not in articles:
+            articles.append(article)
+    return articles
+
+
+def _search(search_index, store, text: str, lang: str, area: str, exclude: list[Article]) -> list[Article]:
+    """Return up to two more articles of the area (email or ftp) that the search index finds."""
+    from ..search import QueryError  # the search module is optional here: classify runs without an index
+
+    try:
+        hits = search_index.search(text[:2000], lang, limit=5, category=area, suggest=False).hits
+    except (QueryError, FileNotFoundError):
+        return []
+    found = []
+    for hit in hits:
+        article = store.get(hit.lang, hit.id)
+        if article and article not in exclude and article not in found:
+            found.append(article)
+    return found[:2]
+
+
+# -- several questions in one ------------------------------------------------------------------
+
+NUMBERED_ITEM = re.compile(r"(?:(?<=\s)|^)\(?\d{1,2}[.)]\s+")
+SENTENCE_END = re.compile(r"[?!;\n]+|\.(?=\s|$)")
+SERVER_ERROR = re.compile(r"(?<![\w.])5\d\d(?![\w.])|internal server error", re.I)
+
+# A single sentence says less than a whole question: a lower bar tells what it is about.
+SENTENCE_MIN_SCORE = 2
+
+
+@dataclass
+class Part:
+    """One sentence of a text, what it is about, and what it alone would need."""
+
+    text: str
+    evidence: Evidence
+    subjects: set[str]
+
+    @property
+    def only_server_error(self) -> bool:
+        """Return True when the part is about our servers only because it names a 5xx error."""
+        ev = self.evidence
+        return not ev.matches.get("server_problem") and ev.scores["technical"] < SENTENCE_MIN_SCORE \
+            and not ev.scores["administrative"] and bool(SERVER_ERROR.search(self.text))
+
+    def needs_ticket(self, rules: Rules) -> bool:
+        """Return True when this part, read alone, is for our team: a server signal, or service evidence
+        with no answer we give online ("... en mijn site geeft een 500 error")."""
+        if "technical" not in self.subjects and "administrative" not in self.subjects:
+            return False
+        ev = self.evidence
+        if ev.matches.get("server_problem"):
+            return True
+        # A program's question alone is not for our team, though it counts as a technical subject.
+        about_us = ev.scores["technical"] >= SENTENCE_MIN_SCORE or ev.scores["administrative"] \
+            or SERVER_ERROR.search(self.text)
+        answer = max(ev.scores["client_setup"], ev.scores["script"], ev.scores["self_service"])
+        return bool(about_us) and answer < rules.min_score
+
+
+def question_parts(rules: Rules, text: str) -> list[Part]:
+    """Return the sentences of a text that are about something, with their subjects."""
+    numbered = len(NUMBERED_ITEM.findall(text))
+    question_marks = len(re.findall(r"\?+", text))
+    marked = bool(rules.markers.find(rules.document(text)))
+    if not (marked or numbered >= 2 or question_marks >= 2):
+        return []
+    parts = []
+    for sentence in SENTENCE_END.split(NUMBERED_ITEM.sub("\n", text)):
+        if not sentence.strip():
+            continue
+        ev = gather(rules, rules.document(sentence))
+        subjects = set()
+        if (ev.matches.get("server_problem") or ev.scores["technical"] >= SENTENCE_MIN_SCORE
+                or ev.scores["client_setup"] >= SENTENCE_MIN_SCORE or SERVER_ERROR.search(sentence)):
+            subjects.add("technical")  # a program and a server problem are often the same problem
+        if ev.scores["administrative"]:
+            subjects.add("administrative")
+        if ev.scores["script"] >= SENTENCE_MIN_SCORE:
+            subjects.add("script")
+        if ev.scores["self_service"]:
+            subjects.add("self_service")
+        if subjects:
+            parts.append(Part(sentence.strip(), ev, subjects))
+    return parts
+
+
+def several_questions(parts: list[Part]) -> bool:
+    """Return True when two parts are about different subjects."""
+    subjects = [part.subjects for part in parts]
+    return any(not (a & b) for i, a in enumerate(subjects) for b in subjects[i + 1:])
+
+
+def split_advice(text: str, lang: str, store: ArticleStore | None = None) -> bool:
+    """Return True when a text asks several unrelated questions, so one ticket per question is advised.
+
+    The rules come from the store's content folder (by default the app's article store).
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    try:
+        rules = load_rules(_content_dir(store))
+    except RulesError as exc:
+        log.error("no split advice without rules: %s", exc)
+        return False
+    return several_questions(question_parts(rules, text))
+
