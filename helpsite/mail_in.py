@@ -22,14 +22,16 @@ from email.message import EmailMessage, Message as MIMEPart
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from . import analytics, mail, tickets, triage
 from .accounts import find_user
 from .extensions import articles, db, search_index
-from .models import IncomingMail, Message, OutgoingMail, Ticket, User, utcnow
+from .models import IncomingMail, MailReceipt, Message, OutgoingMail, Ticket, User, utcnow
+from .urls import site_url
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ class ReceivedMail:
     sender: str
     subject: str
     text: str  # the new text: quoted history stripped, capped to what a ticket message holds
-    in_reply_to: str = ""
+    in_reply_to: str = ""  # In-Reply-To and References together
+    message_id: str = ""
     attachments: list[tuple[str, int]] = field(default_factory=list)  # (file name, approximate bytes)
     truncated: bool = False  # the raw mail was larger than MAIL_IN_MAX_BYTES and was cut
 
@@ -127,13 +130,19 @@ def header_text(message: MIMEPart, name: str) -> str:
     return " ".join(text.split())
 
 
+def sender_addresses(message: MIMEPart) -> list[str]:
+    """Return the addresses in From, lowercased (a forger may write several)."""
+    value = header_text(message, "From")
+    addresses = [addr.strip().lower() for _name, addr in getaddresses([value]) if "@" in addr]
+    if not addresses and "@" in parseaddr(value)[1]:
+        addresses = [parseaddr(value)[1].strip().lower()]
+    return list(dict.fromkeys(addresses))
+
+
 def sender_address(message: MIMEPart) -> str:
     """Return the sender's address from From, lowercased; empty when there is none."""
-    value = header_text(message, "From")
-    addresses = [addr for _name, addr in getaddresses([value]) if "@" in addr]
-    if not addresses:
-        addresses = [parseaddr(value)[1]] if "@" in parseaddr(value)[1] else []
-    return addresses[0].strip().lower() if addresses else ""
+    addresses = sender_addresses(message)
+    return addresses[0] if addresses else ""
 
 
 class HTMLToText(HTMLParser):
@@ -434,6 +443,7 @@ def read_mail(message: MIMEPart, truncated: bool = False) -> ReceivedMail:
     text = strip_quoted(text) if strip_quotes else text.strip()
     references = " ".join(header_text(message, name) for name in ("In-Reply-To", "References"))
     return ReceivedMail(sender=sender_address(message), subject=subject, text=text, in_reply_to=references,
+                        message_id=header_text(message, "Message-ID").strip()[:255],
                         attachments=attachments, truncated=truncated)
 
 
@@ -540,6 +550,18 @@ def failed_dmarc(message: MIMEPart) -> bool:
     return False
 
 
+def passed_dmarc(message: MIMEPart) -> bool:
+    """Return whether our own mail server's Authentication-Results says the sender passed DMARC."""
+    authserv_id = (current_app.config.get("MAIL_IN_AUTHSERV_ID") or "").strip().lower()
+    if not authserv_id:
+        return False
+    for value in message.get_all("Authentication-Results") or []:
+        text = repair_text(str(value)).strip().lower()
+        if text.split(";", 1)[0].strip().split()[0:1] == [authserv_id]:
+            return bool(re.search(r"\bdmarc=pass\b", text))  # our server writes its header first
+    return False
+
+
 def too_many_from(sender: str, now: dt.datetime) -> bool:
     """Return whether this sender reached the hourly limit: a mail loop, or a flood a person should see."""
     limit = int(current_app.config.get("MAIL_IN_MAX_PER_HOUR", 20))
@@ -599,9 +621,8 @@ def ticket_number_of(received: ReceivedMail) -> tuple[int | None, bool]:
     number = tickets.find_ticket_number(received.subject)
     if number:
         return number, tickets.TICKET_NUMBER_FORMS[0].search(received.subject) is not None
-    domain = re.escape(current_app.config.get("MAIL_MESSAGE_ID_DOMAIN", "webxtra.nl").lower())
-    match = re.search(r"\.ticket-(\d{1,9})@" + domain + ">", received.in_reply_to.lower())
-    return (int(match.group(1)), True) if match else (None, False)
+    number = mail.parse_thread_id(received.in_reply_to)
+    return (number, True) if number else (None, False)
 
 
 # -- outcomes ----------------------------------------------------------------------------------
@@ -622,9 +643,7 @@ def keep(raw: bytes, reason: str, sender: str = "", subject: str = "",
 
 def external_url(endpoint: str, **values) -> str | None:
     """Return a full URL for a link in a mail, or None when that page does not exist in this app."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, _external=True, **values)
+    return site_url(endpoint, **values)
 
 
 def send_template(recipient: str, mail_subject: str, template: str, lang: str, ticket_id: int | None = None,
@@ -659,17 +678,51 @@ def article_links(items, lang: str, with_steps: bool = False) -> list[dict]:
     return links
 
 
-def answer_unknown_sender(received: ReceivedMail, lang: str) -> IngestResult:
-    """Answer someone we have no account for: where to find help and how to reach us."""
+UNKNOWN_SENDER_SUBJECTS = {"nl": "Uw mail aan Web://Xtra Customer Support",
+                           "en": "Your mail to Web://Xtra Customer Support"}
+
+
+def search_words(text: str, limit: int = 150) -> str:
+    """Return the words of a text, up to limit characters, as a search query (the search takes 200 at most)."""
+    words, length = [], 0
+    for word in re.findall(r"\w[\w.-]*", text):
+        if length + len(word) + 1 > limit:
+            break
+        words.append(word)
+        length += len(word) + 1
+    return " ".join(words)
+
+
+def too_many_unknown_answers(now: dt.datetime) -> bool:
+    """Return whether the answers to unknown senders in the last hour reached MAIL_IN_UNKNOWN_MAX_PER_HOUR.
+
+    Anyone can write from any address: without a cap over all senders, forged senders would
+    make us send mail to whoever an attacker names.
+    """
+    limit = int(current_app.config.get("MAIL_IN_UNKNOWN_MAX_PER_HOUR", 60))
+    sent = db.session.scalar(select(func.count(OutgoingMail.id)).where(
+        OutgoingMail.subject.in_(list(UNKNOWN_SENDER_SUBJECTS.values())),
+        OutgoingMail.created_at >= now - dt.timedelta(hours=1)))
+    return sent >= limit
+
+
+def answer_unknown_sender(raw: bytes, received: ReceivedMail, lang: str, now: dt.datetime) -> IngestResult:
+    """Answer someone we have no account for: where to find help and how to reach us.
+
+    The answer quotes nothing of theirs (a subject can carry a phishing link) and has a fixed
+    subject; over the hourly cap for all unknown senders the mail is kept for a person.
+    """
+    if too_many_unknown_answers(now):
+        return keep(raw, "too many mails from unknown senders within an hour", received.sender, received.subject, now)
     suggestions = []
     try:
-        results = search_index.search(f"{received.subject} {received.text[:500]}", lang, limit=3)
+        results = search_index.search(search_words(f"{received.subject} {received.text[:500]}"), lang, limit=3)
         suggestions = [{"title": hit.title, "url": external_url("kb.article", lang=hit.lang, slug=hit.slug)}
                        for hit in results.hits]
     except Exception:  # noqa: BLE001 - suggestions are a courtesy; the answer goes out without them
         log.exception("no article suggestions for an unknown sender")
-    send_template(received.sender, reply_subject(received.subject), "in_unknown_sender", lang,
-                  sender=received.sender, subject=received.subject, suggestions=suggestions)
+    send_template(received.sender, UNKNOWN_SENDER_SUBJECTS[lang], "in_unknown_sender", lang,
+                  sender=received.sender, suggestions=suggestions)
     db.session.commit()
     return IngestResult("answered_unknown", reason=received.sender)
 
@@ -692,34 +745,51 @@ def new_question(customer: User, received: ReceivedMail, now: dt.datetime) -> In
     kind = decision.ticket_kind if decision.ticket_kind in tickets.KINDS else "technical"
     domain = find_customer_domain(customer, text)
     # open_ticket queues the confirmation; without a domain it asks to reply with one (mail/ticket_created).
-    ticket = tickets.open_ticket(customer, domain, subject, body, kind=kind, lang=lang, via="email", now=now)
+    ticket = tickets.open_ticket(customer, domain, subject, body, kind=kind, lang=lang, via="email", now=now,
+                                 mail_message_id=received.message_id or None)
     analytics.record_triage(text, lang, decision.verdict, decision.topic, customer.id, ticket_id=ticket.id,
                             source="email")
     return IngestResult("created" if domain else "asked_domain", ticket_number=ticket.number)
 
 
 def continue_ticket(raw: bytes, customer: User | None, received: ReceivedMail, number: int,
-                    now: dt.datetime) -> IngestResult:
-    """Add a reply to its ticket, but only from that ticket's customer."""
+                    now: dt.datetime, dmarc_pass: bool = False) -> IngestResult:
+    """Add a reply to its ticket, but only from that ticket's customer, and only when authenticated.
+
+    A From header proves nothing (anyone can write it), so the mail must also show it comes
+    from the customer: a DMARC pass from our own mail server (MAIL_IN_AUTHSERV_ID), or the
+    reply token of a mail we sent about this ticket in In-Reply-To/References. Anything
+    else is kept for a person: fail closed.
+    """
     ticket = db.session.get(Ticket, number)
     if ticket is None:
         return keep(raw, f"ticket {number} does not exist", received.sender, received.subject, now)
     if customer is None or ticket.user_id != customer.id:
         return keep(raw, f"{received.sender} is not the customer of ticket {number}", received.sender,
                     received.subject, now)
+    if not dmarc_pass and number not in mail.thread_ids(received.in_reply_to):
+        return keep(raw, f"reply to ticket {number} not authenticated (no DMARC pass, no reply token of ours)",
+                    received.sender, received.subject, now)
     body = message_body(received, ticket.lang if ticket.lang in LANGUAGES else "nl")
     if not body:
         return keep(raw, f"reply to ticket {number} without new text", received.sender, received.subject, now)
     if not ticket.domain:  # the SLA: "reply to this message to add the domain"
         ticket.domain = find_customer_domain(customer, f"{received.subject}\n{received.text}")
-    tickets.add_customer_message(ticket, customer, body, via="email", now=now)
+    tickets.add_customer_message(ticket, customer, body, via="email", now=now,
+                                 mail_message_id=received.message_id or None)
     return IngestResult("threaded", ticket_number=ticket.number)
 
 
-def ingest(raw: bytes, now: dt.datetime | None = None) -> IngestResult:
+class NotProcessed(RuntimeError):
+    """A mail could not be processed and was not kept: its sender (the mail server) must keep it."""
+
+
+def ingest(raw: bytes, now: dt.datetime | None = None, keep_failures: bool = True) -> IngestResult:
     """Process one received RFC 822 mail; keep it for a person when it cannot be processed.
 
-    Raises only when even keeping the mail failed (the database is unreachable): the caller
+    With keep_failures=False a mail that fails is not kept but NotProcessed is raised, with
+    nothing half done, so that a mail server's pipe delivery keeps it and tries again later.
+    Raises also when even keeping the mail failed (the database is unreachable): the caller
     must then leave the mail where it came from, to be tried again.
     """
     now = now or utcnow()
@@ -729,14 +799,34 @@ def ingest(raw: bytes, now: dt.datetime | None = None) -> IngestResult:
         message = email.message_from_bytes(raw[:limit], policy=policy.default)
         sender, subject = sender_address(message), header_text(message, "Subject")
         return _process(raw, message, len(raw) > limit, now)
+    except IntegrityError:
+        db.session.rollback()
+        message_id = header_text(message, "Message-ID").strip()[:255]
+        if message_id and already_received(message_id):  # the same mail, delivered twice at once
+            return IngestResult("ignored", reason=f"already received: {message_id}")
+        log.exception("incoming mail could not be processed")
+        return keep(raw, "could not be processed: a database conflict", sender, subject, now)
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the mail must not be lost
         db.session.rollback()
         log.exception("incoming mail could not be processed")
+        if not keep_failures:
+            raise NotProcessed(f"{type(exc).__name__}: {exc}") from exc
         return keep(raw, f"could not be processed: {type(exc).__name__}: {exc}", sender, subject, now)
+
+
+def already_received(message_id: str) -> bool:
+    return db.session.scalar(select(func.count(MailReceipt.id)).where(MailReceipt.message_id == message_id)) > 0
 
 
 def _process(raw: bytes, message: EmailMessage, truncated: bool, now: dt.datetime) -> IngestResult:
     sender, subject = sender_address(message), header_text(message, "Subject")
+    message_id = header_text(message, "Message-ID").strip()[:255]
+    if message_id:
+        # The same mail delivered twice (a retrying mail server, a second poll) is processed once.
+        # The receipt is committed with whatever the mail becomes; the unique key stops a race.
+        if already_received(message_id):
+            return IngestResult("ignored", reason=f"already received: {message_id}")
+        db.session.add(MailReceipt(message_id=message_id, created_at=now))
     reason = automatic_reason(message, sender, subject)
     if reason:
         bounce = message.get_content_type() == "multipart/report" or sender.startswith(("mailer-daemon@",
@@ -748,6 +838,8 @@ def _process(raw: bytes, message: EmailMessage, truncated: bool, now: dt.datetim
         return IngestResult("ignored", reason=reason)
     if not sender:
         return keep(raw, "no sender address", sender, subject, now)
+    if len(sender_addresses(message)) > 1:
+        return keep(raw, "several addresses in From: whose mail is it?", sender, subject, now)
     if failed_dmarc(message):
         return keep(raw, f"{sender} failed the DMARC check: possibly forged", sender, subject, now)
     if too_many_from(sender, now):
@@ -758,10 +850,10 @@ def _process(raw: bytes, message: EmailMessage, truncated: bool, now: dt.datetim
     if number:
         ticket = db.session.get(Ticket, number)
         if certain or (ticket is not None and customer is not None and ticket.user_id == customer.id):
-            return continue_ticket(raw, customer, received, number, now)
+            return continue_ticket(raw, customer, received, number, now, dmarc_pass=passed_dmarc(message))
     if customer is None:
         lang = guess_language(f"{received.subject}\n{received.text}")
-        return answer_unknown_sender(received, lang)
+        return answer_unknown_sender(raw, received, lang, now)
     if not customer.is_customer:
         return keep(raw, f"{sender} is a staff account, not a customer", sender, subject, now)
     if not received.text and not received.subject.strip():

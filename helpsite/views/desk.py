@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import analytics, mail, tickets, triage
+from .. import analytics, tickets, triage
 from ..extensions import articles, csrf, search_index
 from ..i18n import localized_route
 from ..models import utcnow
@@ -136,7 +136,6 @@ def ticket(number):
                 if not form.internal.data:
                     for article_id in set(PERMALINK.findall(form.body.data)):
                         analytics.record_article_link(article_id, found.id)
-                    mail.send_pending()
                 return redirect(url_for("desk.ticket", number=number, sent=1 if not form.internal.data else None,
                                         noted=1 if form.internal.data else None))
         else:

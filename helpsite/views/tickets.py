@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import analytics, mail, tickets, triage
+from .. import analytics, tickets, triage
 from ..extensions import articles, csrf, limiter, search_index
 from ..i18n import localized_route
 from ..models import utcnow
@@ -119,7 +119,6 @@ def ask():
     ticket = tickets.open_ticket(current_user, domain, subject, question, kind=kind, lang=g.lang)
     analytics.record_triage(text, g.lang, decision.verdict, decision.topic, current_user.id,
                             overridden=decision.verdict != "ticket", ticket_id=ticket.id)
-    mail.send_pending()
     return redirect(url_for("tickets.show", number=ticket.number, created=1))
 
 
