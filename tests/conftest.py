@@ -138,6 +138,8 @@ def live_server(make_app):
 def browser():
     """Start Debian's Chromium through Playwright (never a downloaded browser)."""
     if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":  # CI must not go green without its browser
+            pytest.fail(f"CI=true and no Chromium at {CHROMIUM}: install Debian's chromium package")
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package")
     from playwright.sync_api import sync_playwright
 

@@ -92,3 +92,20 @@ def test_trusted_hosts_default_to_the_public_host_and_loopback(make_app):
     assert app.config["HELPSITE_URL"] == "https://help.webxtra.example"
     assert set(app.config["TRUSTED_HOSTS"]) == {"help.webxtra.example", "127.0.0.1", "localhost"}
     assert app.test_client().get("/robots.txt", headers={"Host": "127.0.0.1:5000"}).status_code == 200
+
+
+# -- finding 13: CI without its browsers ----------------------------------------------------------
+
+def test_ci_fails_when_a_test_tool_is_missing():
+    import os
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).parent.parent / "scripts" / "check-test-tools"
+    for missing in ("CHROMIUM_PATH", "AXE_JS", "DOVECOT"):
+        result = subprocess.run(["bash", str(script)], env={**os.environ, missing: "/nonexistent"},
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 1 and "missing" in result.stderr, (missing, result.stderr)
+    test = (script.parent / "test").read_text()
+    assert 'if [ "${CI:-}" = "true" ]; then\n  bash scripts/check-test-tools' in test
+    assert "dovecot-imapd" in test
