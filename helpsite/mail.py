@@ -254,9 +254,14 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
 
 
 def _finish(report: SendReport) -> SendReport:
-    report.waiting = db.session.query(OutgoingMail).filter(
-        OutgoingMail.sent_at.is_(None), OutgoingMail.failed_at.is_(None)).count()
+    report.waiting = waiting_count()
     return report
+
+
+def waiting_count() -> int:
+    """Return how many mails wait to be sent (not sent, not given up)."""
+    return db.session.query(OutgoingMail).filter(OutgoingMail.sent_at.is_(None),
+                                                 OutgoingMail.failed_at.is_(None)).count()
 
 
 def given_up() -> list[OutgoingMail]:

@@ -195,3 +195,27 @@ def test_an_agents_reply_threads_in_the_customers_mail_program_and_greets_once(m
     text = answer.get_body(("plain",)).get_content()
     assert text.count("Beste klant") == 1
     assert confirmation["Auto-Submitted"] == "auto-replied"
+
+
+def test_admins_see_given_up_mail_and_retry_it(make_app, smtp_server, closed_port, users):
+    sink, port = smtp_server
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port, MAIL_MAX_ATTEMPTS=1)
+    with app.app_context():
+        tickets.open_ticket(accounts.find_user("anna@klant.nl"), "klant.nl", "Website plat", "Help")
+        assert mail.send_pending().given_up == 1
+    client = app.test_client()
+    login(client, "admin@webxtra.nl")
+    assert "1 mail(s) given up" in client.get("/en/desk").get_data(as_text=True)
+    page = client.get("/en/desk/outgoing-mail")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "anna@klant.nl" in html and "[#1] Ontvangen: Website plat" in html
+    app.config["MAIL_PORT"] = port
+    response = client.post("/en/desk/outgoing-mail/retry", data={"csrf_token": csrf_token(page), "mail": "1"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert mail.given_up() == [] and mail.waiting_count() == 1  # back in the outbox, not sent in the request
+        mail.send_pending()
+    assert len(sink.messages) == 1
+    support = app.test_client()
+    login(support, "support@webxtra.nl")
+    assert support.get("/en/desk/outgoing-mail").status_code == 403

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import analytics, tickets, triage
+from .. import analytics, mail, tickets, triage
 from ..extensions import articles, csrf, search_index
 from ..i18n import localized_route
 from ..models import utcnow
@@ -68,7 +68,9 @@ def queue():
     for position, ticket in enumerate(listed, start=1):
         hours, overdue = time_left(ticket, calendar, now)
         rows.append({"position": position, "ticket": ticket, "hours_left": hours, "overdue": overdue})
-    return render_template("desk/queue.html", rows=rows, status=status, kind=kind, domain=domain or "")
+    given_up = len(mail.given_up()) if current_user.role == "admin" else 0  # admins see mail that failed
+    return render_template("desk/queue.html", rows=rows, status=status, kind=kind, domain=domain or "",
+                           given_up=given_up)
 
 
 def compose_standard_answer(ticket, kind: str) -> str:
