@@ -209,10 +209,12 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
     if config.get("MAIL_SUPPRESS_SEND"):
         return report
     timeout = float(config.get("MAIL_TIMEOUT", 5))
+    # A claim outlives the slowest batch (every SMTP step timing out) with room to spare; a
+    # sender killed meanwhile leaves its mails to the next sender when the claim ends.
+    lease = dt.timedelta(seconds=float(config.get("MAIL_CLAIM_SECONDS") or 60 + 3 * timeout * BATCH))
     while limit > 0:
         now = utcnow()
-        _token, batch = _claim(min(BATCH, limit), now, dt.timedelta(seconds=60 + 3 * timeout * BATCH),
-                               ignore_pause)
+        _token, batch = _claim(min(BATCH, limit), now, lease, ignore_pause)
         if not batch:
             break
         limit -= len(batch)
