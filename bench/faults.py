@@ -463,6 +463,7 @@ def scenario_index(site, args) -> dict:
     break_and_wait("corrupted", lambda: corrupt((index / "current").resolve()))
 
     def dangle():
+        index.mkdir(parents=True, exist_ok=True)  # code that does not heal never built it again
         link = index / "current"
         temporary = index / ".swap"
         os.symlink("build-that-is-not-there", temporary)

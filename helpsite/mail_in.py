@@ -27,10 +27,11 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import analytics, mail, tickets, triage
+from . import mail, tickets
 from .accounts import find_user
 from .extensions import articles, db, search_index
 from .models import IncomingMail, MailReceipt, Message, OutgoingMail, Ticket, User, utcnow
+from .questions import Choices, submit_question
 from .urls import site_url
 
 log = logging.getLogger(__name__)
@@ -733,23 +734,21 @@ def new_question(customer: User, received: ReceivedMail, now: dt.datetime) -> In
     body = message_body(received, lang) or received.subject
     subject = " ".join(received.subject.split())[:tickets.MAX_SUBJECT_LENGTH]
     text = f"{subject}\n{received.text}"[:tickets.MAX_BODY_LENGTH]
-    decision = triage.classify(text, guess_language(text, lang), articles, search_index)
-    if decision.verdict != "ticket":
+    domain = find_customer_domain(customer, text)
+    # Mail has no dialogue: no split advice, no offer of an open ticket; open_ticket still moves
+    # an earlier one on the same subject to the back, and its confirmation asks for a missing domain.
+    outcome = submit_question(customer, domain, subject, body, lang, Choices(interactive=False), via="email",
+                              triage_lang=guess_language(text, lang), triage_text=text,
+                              mail_message_id=received.message_id or None, now=now)
+    decision = outcome.decision
+    if outcome.action == "answered":
         send_template(customer.email, reply_subject(subject), "in_answer", lang, verdict=decision.verdict,
                       subject=subject, topic=decision.topic,
                       items=article_links(decision.articles, lang, with_steps=decision.verdict == "self_service"),
                       doc_links=list(decision.doc_links or []))
         db.session.commit()
-        analytics.record_triage(text, lang, decision.verdict, decision.topic, customer.id, source="email")
         return IngestResult("answered", reason=decision.verdict)
-    kind = decision.ticket_kind if decision.ticket_kind in tickets.KINDS else "technical"
-    domain = find_customer_domain(customer, text)
-    # open_ticket queues the confirmation; without a domain it asks to reply with one (mail/ticket_created).
-    ticket = tickets.open_ticket(customer, domain, subject, body, kind=kind, lang=lang, via="email", now=now,
-                                 mail_message_id=received.message_id or None)
-    analytics.record_triage(text, lang, decision.verdict, decision.topic, customer.id, ticket_id=ticket.id,
-                            source="email")
-    return IngestResult("created" if domain else "asked_domain", ticket_number=ticket.number)
+    return IngestResult("created" if domain else "asked_domain", ticket_number=outcome.ticket.number)
 
 
 def continue_ticket(raw: bytes, customer: User | None, received: ReceivedMail, number: int,

@@ -17,7 +17,7 @@ import pytest
 from conftest import login
 from sqlalchemy import select
 
-from helpsite import accounts, mail, mail_in, tickets
+from helpsite import accounts, mail, mail_in, tickets, triage
 from helpsite.extensions import db
 from helpsite.models import IncomingMail, Message, OutgoingMail, Ticket, TriageDecision, utcnow
 
@@ -699,7 +699,7 @@ def test_ingest_command_exits_non_zero_when_a_mail_fails_so_the_mail_server_keep
     """Issue 10: a failed mail was "kept for a person" and the command exited 0."""
     def broken(*args, **kwargs):
         raise RuntimeError("triage is broken")
-    monkeypatch.setattr(mail_in.triage, "classify", broken)
+    monkeypatch.setattr(triage, "classify", broken)
     result = mail_app.test_cli_runner().invoke(args=["tickets", "ingest"], input=eml("new_server_problem.eml"))
     assert result.exit_code == 75 and "RuntimeError: triage is broken" in result.output
     with mail_app.app_context():  # nothing half done and nothing kept: the mail server has it
