@@ -73,7 +73,7 @@ class Config:
     MAIL_RETRY_BASE = float(os.environ.get("MAIL_RETRY_BASE", "30"))
     MAIL_RETRY_MAX = float(os.environ.get("MAIL_RETRY_MAX", "3600"))
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "20"))
-    # Mail in (helpsite/mail_in.py): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
+    # Mail in (helpsite/mail_in/): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
     # Other addresses of ours (comma-separated, e.g. the address customers write to): mail from them is a loop.
     MAIL_IN_OWN_ADDRESSES = os.environ.get("MAIL_IN_OWN_ADDRESSES", "")
     MAIL_IN_MAX_BYTES = int(os.environ.get("MAIL_IN_MAX_BYTES", str(25 * 1024 * 1024)))  # larger mail is cut
@@ -83,7 +83,7 @@ class Config:
     MAIL_IN_UNKNOWN_MAX_PER_HOUR = int(os.environ.get("MAIL_IN_UNKNOWN_MAX_PER_HOUR", "60"))
     # The authserv-id of our own mail server's Authentication-Results header; when set, mail whose
     # DMARC check failed there is kept for a person, and a DMARC pass there lets a customer's
-    # reply into their ticket even without our reply token (helpsite/mail_in.py).
+    # reply into their ticket even without our reply token (helpsite/mail_in/).
     MAIL_IN_AUTHSERV_ID = os.environ.get("MAIL_IN_AUTHSERV_ID", "")
     IMAP_HOST = os.environ.get("IMAP_HOST", "")
     IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))

@@ -48,7 +48,7 @@ def thread_id(ticket_id: int | None, config=None) -> str:
 
     The token is an HMAC of the ticket number under SECRET_KEY: only someone who received our
     mail about the ticket can put it in In-Reply-To/References, so a reply that carries it is
-    from someone we wrote to (helpsite/mail_in.py trusts it).
+    from someone we wrote to (helpsite/mail_in/ trusts it).
     """
     config = config if config is not None else current_app.config
     domain = config.get("MAIL_MESSAGE_ID_DOMAIN", "webxtra.nl")

@@ -712,7 +712,7 @@ def test_ingest_command_exits_non_zero_when_a_mail_fails_so_the_mail_server_keep
 
 def test_failure_while_processing_keeps_the_mail_and_leaves_nothing_half_done(make_app, users, monkeypatch):
     app = make_app(MAIL_SUPPRESS_SEND=True)
-    monkeypatch.setattr(mail_in.tickets, "notify_customer", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(tickets, "notify_customer", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
     with app.app_context():
         raw = eml("new_server_problem.eml")
         result = mail_in.ingest(raw)
