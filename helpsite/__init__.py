@@ -6,12 +6,12 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, cli, content_sync, database, i18n, security, views
+from . import accounts, cli, content_sync, database, i18n, mail, security, urls, views
 from .config import Config, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search import SearchIndex
-from .views import api, auth, autoconfig, desk, editor, feedback, kb
+from .views import api, auth, autoconfig, desk, editor, feedback, kb, outbox
 from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
 
 
@@ -32,6 +32,7 @@ def create_app(config=None) -> Flask:
     if not app.config["SEARCH_INDEX_DIR"]:
         app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
 
+    urls.init_app(app)
     database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
@@ -46,6 +47,7 @@ def create_app(config=None) -> Flask:
     ArticleStore().init_app(app)
     SearchIndex().init_app(app)
     content_sync.init_app(app)
+    mail.OutboxSender().init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     views.init_app(app)
@@ -58,5 +60,6 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(autoconfig.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(outbox.bp)
     cli.init_app(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 
@@ -9,9 +10,10 @@ from argon2 import PasswordHasher
 from flask import current_app, has_app_context
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
+from zxcvbn import zxcvbn
 
 from .extensions import db
-from .models import PLANS, ROLES, Domain, User
+from .models import PLANS, ROLES, Domain, User, utcnow
 
 # argon2id. OWASP's minimum (ASVS 2.4) is m=19 MiB, t=2, p=1; argon2-cffi's defaults (RFC 9106's
 # low-memory profile: m=64 MiB, t=3, p=4) are stronger still and are what production uses. The
@@ -37,6 +39,35 @@ class AccountError(ValueError):
     """A user or domain that cannot be created; the message says why."""
 
 
+class PasswordPolicyError(AccountError):
+    """A password that is too short, too common or unusable; code says which (for a translated message)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# zxcvbn (Dropbox's estimator, with its list of the 30,000 most common passwords, keyboard
+# patterns, repeats, dates and names) scores 0-4; below 3 a password falls to an online or a
+# fast offline guessing attack. "password1234" and "aaaaaaaaaaaa" score 1 and 0.
+MIN_PASSWORD_SCORE = 3
+
+
+def check_password_policy(password: str, user_inputs=()) -> None:
+    """Raise PasswordPolicyError unless the password is long, not common and usable as typed."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError("too_short", f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if not password.strip() or password != password.strip():
+        # Spaces inside are fine (a passphrase); at the ends they are lost by forms and password managers.
+        raise PasswordPolicyError("whitespace", "the password must not start or end with a space")
+    inputs = [str(value) for value in user_inputs if value]
+    for value in list(inputs):
+        inputs.extend(re.split(r"[@.\-_]", value))
+    if zxcvbn(password[:100], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        raise PasswordPolicyError("too_common", "the password is too common or too easy to guess: "
+                                                "use a few unrelated words, or a password manager")
+
+
 def hash_password(password: str) -> str:
     """Return an argon2id hash of the password."""
     return password_hasher().hash(password)
@@ -47,7 +78,11 @@ def check_password(user: User | None, password: str) -> bool:
     hasher = password_hasher()
     if user is None:
         # Verify against a dummy hash so that an unknown address takes as long as a wrong password.
-        dummy = _dummy_hashes.setdefault(id(hasher), hasher.hash(secrets.token_hex(16)))
+        # It is made once per hasher: hashing anew on every call would take twice as long as a
+        # known address and give the account away (issue 9, finding 6).
+        dummy = _dummy_hashes.get(id(hasher))
+        if dummy is None:
+            dummy = _dummy_hashes.setdefault(id(hasher), hasher.hash(secrets.token_hex(16)))
         try:
             hasher.verify(dummy, password)
         except VerificationError:
@@ -96,8 +131,7 @@ def create_user(email: str, password: str, role: str = "customer", plan: str = "
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     if plan not in PLANS:
         raise AccountError(f"plan must be one of {', '.join(PLANS)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    check_password_policy(password, user_inputs=(email, name, *domains))
     if find_user(email):
         raise AccountError(f"a user with address {email} exists already")
     user = User(email=email, password_hash=hash_password(password), role=role, plan=plan, name=name,
@@ -124,9 +158,18 @@ def assign_domain(user: User, name: str) -> Domain:
     return domain
 
 
+def session_lifetime() -> dt.timedelta:
+    return dt.timedelta(days=float(current_app.config.get("SESSION_LIFETIME_DAYS", 30)))
+
+
 def start_session(user: User) -> None:
-    """Give the user a fresh session token at login (the old cookie's identity stops working)."""
+    """Give the user a fresh session token at login (the old cookie's identity stops working).
+
+    The token expires on the server after SESSION_LIFETIME_DAYS, however long a cookie
+    (remember-me included) would have lived: then the user logs in again.
+    """
     user.session_token = secrets.token_hex(32)
+    user.session_expires_at = utcnow() + session_lifetime()
     db.session.commit()
 
 
@@ -148,5 +191,8 @@ def domain_owner(name: str) -> User | None:
 
 
 def load_user(session_token: str) -> User | None:
-    """Return the user whose current session token is in the session cookie."""
-    return db.session.scalar(select(User).where(User.session_token == session_token))
+    """Return the user whose current, unexpired session token is in the session cookie."""
+    user = db.session.scalar(select(User).where(User.session_token == session_token))
+    if user is None or user.session_expires_at is None or user.session_expires_at <= utcnow():
+        return None
+    return user

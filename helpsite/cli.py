@@ -1,6 +1,5 @@
 """Command-line tools: content checks, the search index, users and demo data."""
 
-import contextlib
 import sys
 
 import click
@@ -53,6 +52,9 @@ def search_status():
     stats = search_index.stats()
     if not stats["built"]:
         click.echo("No search index yet: run flask search build.")
+        sys.exit(1)
+    if stats["problem"]:
+        click.echo(f"The search index is broken ({stats['problem']}): run flask search build.")
         sys.exit(1)
     state = "current" if stats["current"] else "out of date"
     click.echo(f"{stats['articles']} articles, built in {stats['seconds']} s, {state}.")
@@ -134,10 +136,28 @@ def users_add_domain(email, domain):
 
 
 @mail_cli.command("send")
-def mail_send():
-    """Send the mails waiting in the outbox (run it from cron while the SMTP server may be down)."""
-    sent, waiting = mail.send_pending()
-    click.echo(f"{sent} sent, {waiting} still waiting.")
+@click.option("--now", "now", is_flag=True, help="Also send mail that pauses after a failed attempt.")
+def mail_send(now):
+    """Send what is due in the outbox (from cron); report given-up mail and exit 1 while there is any."""
+    report = mail.send_pending(limit=100_000, ignore_pause=now)
+    failed = mail.given_up()
+    click.echo(f"{report.sent} sent, {report.waiting} still waiting, {len(failed)} given up.")
+    for row in failed:
+        click.echo(f"  given up: mail {row.id} to {row.recipient} ({row.subject}) after {row.attempts} "
+                   f"attempt(s): {row.last_error}; retry with: flask mail retry {row.id}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@mail_cli.command("retry")
+@click.argument("mail_ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Retry every given-up mail.")
+def mail_retry(mail_ids, everything):
+    """Put given-up mails back in the outbox, then send."""
+    if not mail_ids and not everything:
+        raise click.UsageError("name the mail ids, or --all")
+    count = mail.retry(None if everything else mail_ids)
+    report = mail.send_pending(ignore_pause=True)
+    click.echo(f"{count} mail(s) back in the outbox; {report.sent} sent, {report.waiting} still waiting.")
 
 
 @demo_cli.command("seed")
@@ -165,21 +185,6 @@ def _read_message(stream, limit: int) -> bytes:
     return raw
 
 
-def _mail_links():
-    """Return a context in which mail templates can build full links to the site.
-
-    Outside a web request Flask needs SERVER_NAME for that; without it, HELPSITE_URL gives
-    the address. With neither, a mail that needs links is kept for a person instead.
-    """
-    config = current_app.config
-    if config.get("SERVER_NAME"):
-        return contextlib.nullcontext()
-    if not config.get("HELPSITE_URL"):
-        click.echo("warning: set HELPSITE_URL (or SERVER_NAME): mails with links cannot be written", err=True)
-        return contextlib.nullcontext()
-    return current_app.test_request_context(base_url=config["HELPSITE_URL"])
-
-
 def _send_outbox() -> None:
     try:
         mail.send_pending()
@@ -192,9 +197,9 @@ def tickets_ingest():
     """Process one RFC 822 mail from standard input (a mail server's pipe delivery)."""
     raw = _read_message(sys.stdin.buffer, int(current_app.config["MAIL_IN_MAX_BYTES"]))
     try:
-        with _mail_links():
-            result = mail_in.ingest(raw)
-    except Exception as exc:  # noqa: BLE001 - keeping it failed too: the mail server must try again
+        # A mail that fails is not kept here: the mail server keeps it and delivers it again.
+        result = mail_in.ingest(raw, keep_failures=False)
+    except Exception as exc:  # noqa: BLE001 - nothing was done: the mail server must try again
         click.echo(f"not processed and not kept, try again later: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EX_TEMPFAIL)
     click.echo(str(result))
@@ -206,8 +211,7 @@ def tickets_ingest():
 def tickets_poll_imap(limit):
     """Process the unseen mails in the IMAP mailbox (IMAP_HOST, IMAP_USER, ...) and mark them seen."""
     try:
-        with _mail_links():
-            report = mail_in.poll_imap(limit=limit)
+        report = mail_in.poll_imap(limit=limit)
     except Exception as exc:  # noqa: BLE001 - cannot reach or open the mailbox: say so, cron tries again
         raise click.ClickException(f"IMAP polling failed: {type(exc).__name__}: {exc}") from None
     for result in report.results:

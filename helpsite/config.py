@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +40,12 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("HELPSITE_SECURE_COOKIES", "0") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # The remember-me cookie logs in on its own: it is as secret as the session cookie.
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # A login lasts at most this long on the server (helpsite/accounts.py), remember-me or not.
+    SESSION_LIFETIME_DAYS = float(os.environ.get("HELPSITE_SESSION_LIFETIME_DAYS", "30"))
+    REMEMBER_COOKIE_DURATION = timedelta(days=SESSION_LIFETIME_DAYS)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=SESSION_LIFETIME_DAYS)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a slow writer loses nothing
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     # Self-service client setup (helpsite/mailconfig.py): Apple profiles are signed when a PEM
@@ -56,14 +63,27 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "support@webxtra.nl")
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "5"))
-    # Mail in (helpsite/mail_in.py): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
+    MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "webxtra.nl")
+    # The outbox (helpsite/mail.py): a thread in each app process sends after every commit that
+    # queued mail and every MAIL_SEND_INTERVAL seconds; `flask mail send` from cron does the same.
+    MAIL_BACKGROUND_SENDER = os.environ.get("MAIL_BACKGROUND_SENDER", "1") == "1"
+    MAIL_SEND_INTERVAL = float(os.environ.get("MAIL_SEND_INTERVAL", "10"))
+    # After a failed attempt a mail waits MAIL_RETRY_BASE seconds, doubling up to MAIL_RETRY_MAX;
+    # after MAIL_MAX_ATTEMPTS attempts (about 16 hours with the defaults) it is given up and reported.
+    MAIL_RETRY_BASE = float(os.environ.get("MAIL_RETRY_BASE", "30"))
+    MAIL_RETRY_MAX = float(os.environ.get("MAIL_RETRY_MAX", "3600"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "20"))
+    # Mail in (helpsite/mail_in/): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
     # Other addresses of ours (comma-separated, e.g. the address customers write to): mail from them is a loop.
     MAIL_IN_OWN_ADDRESSES = os.environ.get("MAIL_IN_OWN_ADDRESSES", "")
     MAIL_IN_MAX_BYTES = int(os.environ.get("MAIL_IN_MAX_BYTES", str(25 * 1024 * 1024)))  # larger mail is cut
     MAIL_IN_KEEP_BYTES = int(os.environ.get("MAIL_IN_KEEP_BYTES", str(5 * 1024 * 1024)))  # raw kept for a person
     MAIL_IN_MAX_PER_HOUR = int(os.environ.get("MAIL_IN_MAX_PER_HOUR", "20"))  # from one sender: then a person looks
+    # Answers to senders without an account, over all senders (anyone can forge a From).
+    MAIL_IN_UNKNOWN_MAX_PER_HOUR = int(os.environ.get("MAIL_IN_UNKNOWN_MAX_PER_HOUR", "60"))
     # The authserv-id of our own mail server's Authentication-Results header; when set, mail whose
-    # DMARC check failed there is kept for a person instead of posted into a ticket.
+    # DMARC check failed there is kept for a person, and a DMARC pass there lets a customer's
+    # reply into their ticket even without our reply token (helpsite/mail_in/).
     MAIL_IN_AUTHSERV_ID = os.environ.get("MAIL_IN_AUTHSERV_ID", "")
     IMAP_HOST = os.environ.get("IMAP_HOST", "")
     IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
@@ -73,10 +93,17 @@ class Config:
     IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
     IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER", "")  # empty: mark processed mail \Seen
     IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT", "30"))
-    # The site's public address, e.g. https://help.webxtra.nl: commands that write mail (tickets
-    # ingest, poll-imap) need it for the links when SERVER_NAME is not set.
+    # The site's public address, e.g. https://help.webxtra.nl: every absolute link (mail, sitemap,
+    # API results) starts with it, and requests for another Host are refused (helpsite/urls.py).
+    # Unset: from SERVER_NAME, else http://127.0.0.1:5000 (scripts/start). More accepted host
+    # names, comma-separated: HELPSITE_TRUSTED_HOSTS.
     HELPSITE_URL = os.environ.get("HELPSITE_URL", "")
+    HELPSITE_TRUSTED_HOSTS = os.environ.get("HELPSITE_TRUSTED_HOSTS", "")
+    # Failed logins only (a successful one does not count): per client address, and per account
+    # over all addresses. With several workers the counts must be shared: RATELIMIT_STORAGE_URI=redis://…
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour")
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10/15 minutes;30/day")
+    SEARCH_PAGE_RATE_LIMIT = os.environ.get("SEARCH_PAGE_RATE_LIMIT", "60/minute")
     ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
     FEEDBACK_RATE_LIMIT = os.environ.get("FEEDBACK_RATE_LIMIT", "20/hour")  # "Was this helpful?" answers
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
@@ -94,6 +121,7 @@ class TestingConfig(Config):
 
     TESTING = True
     CONTENT_RELOAD_INTERVAL = None
+    MAIL_BACKGROUND_SENDER = False  # tests send the outbox when they want to look at it
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True

@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="nl")
     # Rotated at every login and logout: a session cookie carries it, so a copied cookie dies at logout.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32), index=True)
+    # When that token stops working, whatever the cookie says (remember-me lives long): None = not logged in.
+    session_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     domains: Mapped[list[Domain]] = relationship(back_populates="owner", cascade="all, delete-orphan",
                                                  order_by="Domain.name")
@@ -121,24 +123,50 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     via: Mapped[str] = mapped_column(String(10), default="web")  # web | email
+    # The Message-ID of the customer's mail this message came from: our answer refers to it
+    # (In-Reply-To), so the customer's mail program puts the two in one conversation.
+    mail_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     author: Mapped[User | None] = relationship()
 
 
 class OutgoingMail(db.Model):
-    """A mail waiting to be sent, or sent: nothing is lost when the SMTP server is down."""
+    """A mail waiting to be sent, sent, or given up: nothing is lost when the SMTP server is down.
+
+    A sender claims a row (claim_token, claimed_until) before it talks to the SMTP server, so two
+    senders never send the same row; a claim that outlives its sender (a killed process) expires.
+    The Message-ID is fixed here, when the row is written: a retry is the same message.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    # RFC 3834: "auto-replied" for a confirmation, "auto-generated" for other automatic mail,
+    # None for a person's answer.
+    auto_submitted: Mapped[str | None] = mapped_column(String(20))
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    references: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # given up
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MailReceipt(db.Model):
+    """The Message-ID of every mail taken in: the same mail delivered twice is processed once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class IncomingMail(db.Model):

@@ -9,6 +9,7 @@ sees a half-built index and several worker processes can serve from the same one
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import html
 import json
@@ -72,6 +73,36 @@ class UnionOr(Q.Or):
     """
 
     matcher_type = Q.Or.DEFAULT_MATCHER
+
+
+class SearchUnavailable(FileNotFoundError):
+    """The index is missing or broken; it is being rebuilt. Views answer 503 or show a notice.
+
+    A FileNotFoundError, so that every caller that handled a missing index handles this too.
+    """
+
+
+def _healing(search):
+    """Turn any failure of a broken index into SearchUnavailable, drop this thread's searchers, rebuild.
+
+    A corrupted segment, a dangling link or a reader closed under us raise all kinds of errors
+    from inside Whoosh; none of them may become a 500, and none may stick until a restart.
+    """
+
+    @functools.wraps(search)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return search(self, *args, **kwargs)
+        except QueryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever broke in the index, heal it
+            self.forget_searchers()
+            self.heal(f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, SearchUnavailable):
+                raise
+            raise SearchUnavailable(f"the search index is broken and being rebuilt: {type(exc).__name__}") from exc
+
+    return wrapper
 
 
 class QueryError(ValueError):
@@ -342,6 +373,10 @@ class SearchIndex:
         self._local = threading.local()
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._heal_lock = threading.Lock()
+        self._healing: threading.Thread | None = None
+        self._last_heal = 0.0
+        self.heal_interval = 30.0
         self.cache_size = 0
         self.vocabulary: dict[str, Vocabulary] = {}
         if app is not None:
@@ -352,6 +387,7 @@ class SearchIndex:
         self.root = Path(app.config["SEARCH_INDEX_DIR"])
         self.store = store or app.extensions["articles"]
         self.cache_size = int(app.config.get("SEARCH_CACHE_SIZE", 1024))
+        self.heal_interval = float(app.config.get("SEARCH_HEAL_INTERVAL", 30))
         self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
         app.extensions["search"] = self
         if app.config.get("SEARCH_BUILD_ON_START", True):
@@ -407,11 +443,11 @@ class SearchIndex:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def ensure_current(self, progress=None) -> bool:
-        """Build the index when it is missing or older than the content; return True if built."""
-        if self.is_current():
+        """Build the index when it is missing, broken or older than the content; return True if built."""
+        if self.is_current() and self.probe() is None:
             return False
         with self._build_lock():
-            if self.is_current():  # another worker built it while we waited
+            if self.is_current() and self.probe() is None:  # another worker built it while we waited
                 return False
             self.build(progress=progress, locked=True)
             return True
@@ -525,20 +561,24 @@ class SearchIndex:
         """Return this thread's searcher for a language, reopened when the index changed."""
         target = os.readlink(self.current_link) if self.current_link.is_symlink() else None
         if target is None:
-            raise FileNotFoundError("the search index has not been built (run: flask search build)")
+            self.heal("no index")
+            raise SearchUnavailable("the search index has not been built (run: flask search build)")
         cache = self._local.__dict__.setdefault("searchers", {})
         cached = cache.get(lang)
         if cached and cached[0] == target and cached[1].up_to_date():
             return cached[1]
         # Reopen, also when a single article was updated in place: Whoosh's refresh() reuses the
         # old segment's reader, misses the new deletion and shows the updated article twice.
+        # The old one leaves the cache first: if opening fails, no closed searcher stays behind.
         if cached:
+            del cache[lang]
             cached[1].close()
         ix = whoosh_index.open_dir(str(self.root / target / lang))
         searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
         cache[lang] = (target, searcher)
         return searcher
 
+    @_healing
     def search(self, text: str, lang: str, limit: int = 10, category: str | None = None,
                include_drafts: bool = False, suggest: bool = True) -> Results:
         """Search one language; raise QueryError for unusable input.
@@ -765,12 +805,71 @@ class SearchIndex:
         return min(candidates)[2]
 
     def stats(self) -> dict:
-        """Return what the index holds, for the command line and the editors."""
+        """Return what the index holds, for the command line and the editors; "problem" when it is broken."""
         try:
             meta = json.loads((self.current_link / "meta.json").read_text())
         except (OSError, ValueError):
-            return {"built": False}
-        return {"built": True, **meta, "current": meta.get("fingerprint") == self.fingerprint()}
+            return {"built": False, "problem": self.probe()}
+        return {"built": True, **meta, "current": meta.get("fingerprint") == self.fingerprint(),
+                "problem": self.probe()}
+
+    # -- healing ---------------------------------------------------------------
+
+    def probe(self) -> str | None:
+        """Open every language's index and read it through a query; return the problem, or None.
+
+        meta.json says nothing about the segment files: they may be cut, overwritten or gone.
+        """
+        if not self.current_link.is_symlink():
+            return "no index"
+        for lang in LANGUAGES:
+            try:
+                ix = whoosh_index.open_dir(str(self.current_link / lang))
+                with ix.searcher() as searcher:
+                    for docnum in searcher.search(Q.Every(), limit=None).docs():
+                        searcher.stored_fields(docnum)
+                    reader = searcher.reader()
+                    for fieldname in ("title", "body"):
+                        for _term in reader.lexicon(fieldname):
+                            pass
+                    searcher.search(Q.Term("body", "mail"), limit=3)
+            except Exception as exc:  # noqa: BLE001 - any failure here is a broken index
+                return f"{lang}: {type(exc).__name__}: {exc}"[:300]
+        return None
+
+    def forget_searchers(self) -> None:
+        """Close and drop this thread's searchers (the next search opens the index afresh)."""
+        for _target, searcher in self._local.__dict__.pop("searchers", {}).values():
+            try:
+                searcher.close()
+            except Exception:  # noqa: BLE001 - a broken searcher may fail to close too
+                pass
+
+    def heal(self, reason: str) -> bool:
+        """Rebuild a missing or broken index in a background thread; at most every heal_interval seconds."""
+        with self._heal_lock:
+            now = time.monotonic()
+            if (self._healing is not None and self._healing.is_alive()) or now - self._last_heal < self.heal_interval:
+                return False
+            self._last_heal = now
+            log.error("search index unusable (%s): rebuilding it in the background", reason)
+            failed = os.readlink(self.current_link) if self.current_link.is_symlink() else None
+            self._healing = threading.Thread(target=self._rebuild, args=(failed,), name="search-heal", daemon=True)
+            self._healing.start()
+            return True
+
+    def _rebuild(self, failed: str | None) -> None:
+        try:
+            with self._build_lock():
+                now = os.readlink(self.current_link) if self.current_link.is_symlink() else None
+                if now != failed and self.probe() is None:  # another process healed it meanwhile
+                    return
+                self.build(locked=True)
+            log.info("search index rebuilt")
+        except Exception:  # noqa: BLE001 - the next failing search tries again
+            log.exception("rebuilding the search index failed")
+        finally:
+            self._last_heal = time.monotonic()  # the pause counts from the end of a (failed) rebuild
 
 
 SNIPPET_CHARS = 220

@@ -1,6 +1,8 @@
 """Security headers and error pages in the visitor's language."""
 
 from flask import current_app, jsonify, render_template, request
+from flask.globals import request_ctx
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -14,15 +16,31 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class SafeJSONProvider(DefaultJSONProvider):
+    """JSON whose nesting is too deep for the parser is bad input (a 400), not a RecursionError (a 500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def init_app(app):
     """Add the headers to every response and render errors as friendly pages."""
+    app.json = SafeJSONProvider(app)
+    if app.config.get("SESSION_COOKIE_SECURE"):  # the remember-me cookie logs in on its own: same rule
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
     @app.after_request
     def add_security_headers(response):
+        return secure(response)
+
+    def secure(response):
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -55,13 +73,21 @@ def init_app(app):
             429: _("Too many attempts. Please wait a moment and try again."),
         }
         message = messages.get(error.code, error.description)
+        if request_ctx.url_adapter is None:  # refused before routing (an untrusted Host): no page can be built
+            return secure(current_app.response_class(f"{error.code} {message}\n", status=error.code,
+                                                     mimetype="text/plain")), error.code
         if wants_json():
             return jsonify({"error": message}), error.code
         return render_template("error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(500)
     def server_error(error):
-        message = _("Something went wrong on our side. Nothing you typed was sent; please try again.")
-        if wants_json():
-            return jsonify({"error": message}), 500
-        return render_template("error.html", code=500, message=message), 500
+        try:
+            message = _("Something went wrong on our side. Nothing you typed was sent; please try again.")
+            if wants_json():
+                return jsonify({"error": message}), 500
+            return render_template("error.html", code=500, message=message), 500
+        except Exception:  # noqa: BLE001 - the page itself failed: a plain answer, still with our headers
+            current_app.logger.exception("the error page failed too")
+            return secure(current_app.response_class(
+                "500 Internal Server Error\n", status=500, mimetype="text/plain")), 500

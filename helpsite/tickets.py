@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from . import mail
 from .accounts import normalise_domain
 from .extensions import db
-from .models import Message, Ticket, User, utcnow
+from .models import Message, OutgoingMail, Ticket, User, utcnow
 from .support_calendar import calendar_from_config
 
 OPEN_STATUSES = ("waiting_support", "waiting_customer")
@@ -36,6 +36,11 @@ TICKET_NUMBER_FORMS = (
     re.compile(r"\bticket\s*(?:nummer|number|nr\.?|no\.?)?\s*[:#]?\s*(\d{1,9})\b"
                r"(?!\s*(?:days?|dagen|dag|weeks?|weken|hours?|uur|minutes?|minuten|min)\b)", re.I),
 )
+
+
+# An answer that already starts with a greeting gets none from the mail template: greet once.
+GREETING = re.compile(r"^\s*(beste|geachte|hallo|hoi|goede(morgen|middag|navond)|dear|hello|hi|good "
+                      r"(morning|afternoon|evening))\b", re.I)
 
 
 class TicketError(ValueError):
@@ -104,7 +109,8 @@ def response_due(created: dt.datetime, kind: str, managed: bool) -> dt.datetime:
 
 
 def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = "technical",
-                lang: str = "nl", via: str = "web", now: dt.datetime | None = None) -> Ticket:
+                lang: str = "nl", via: str = "web", now: dt.datetime | None = None,
+                mail_message_id: str | None = None) -> Ticket:
     """Create a ticket with its first message and queue the confirmation mail.
 
     A second ticket on the same subject or domain moves the earlier open ones to the back
@@ -127,7 +133,8 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
     )
     if earlier:
         ticket.duplicate_of_id = earlier[0].id
-    ticket.messages.append(Message(author=customer, author_role="customer", body=body, via=via, created_at=now))
+    ticket.messages.append(Message(author=customer, author_role="customer", body=body, via=via, created_at=now,
+                                   mail_message_id=mail_message_id))
     db.session.add(ticket)
     db.session.flush()  # the number is needed for the mail subject
     notify_customer(ticket, "created")
@@ -136,7 +143,7 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
 
 
 def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "web",
-                         now: dt.datetime | None = None) -> Message:
+                         now: dt.datetime | None = None, mail_message_id: str | None = None) -> Message:
     """Add the customer's reply; replying before we answered moves the ticket to the back of the queue."""
     now = now or utcnow()
     body = clean_text(body, MAX_BODY_LENGTH)
@@ -150,7 +157,8 @@ def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "we
     ticket.status = "waiting_support"
     ticket.closed_at = None
     ticket.updated_at = now
-    message = Message(author=author, author_role="customer", body=body, via=via, created_at=now)
+    message = Message(author=author, author_role="customer", body=body, via=via, created_at=now,
+                      mail_message_id=mail_message_id)
     ticket.messages.append(message)
     db.session.commit()
     return message
@@ -193,7 +201,7 @@ def reopen_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
 
 def ticket_for(user: User, number: int) -> Ticket | None:
     """Return the ticket if this user may see it (its customer, or support staff), else None."""
-    if number is None or number < 1 or number > 2**31:
+    if number is None or number < 1 or number >= 2**31:  # beyond PostgreSQL's integer: no such ticket
         return None
     ticket = db.session.get(Ticket, number)
     if ticket is None:
@@ -230,15 +238,39 @@ def visible_messages(ticket: Ticket, user: User) -> list[Message]:
     return [m for m in ticket.messages if user.is_staff or not m.internal]
 
 
+def thread_headers(ticket: Ticket) -> tuple[str | None, str | None]:
+    """Return In-Reply-To and References for a new mail about this ticket.
+
+    It answers the customer's last mail when there is one, else our last mail about the
+    ticket, so the customer's mail program shows the ticket as one conversation.
+    """
+    ours = list(db.session.scalars(select(OutgoingMail.message_id).where(OutgoingMail.ticket_id == ticket.id)
+                                   .order_by(OutgoingMail.id)).all())
+    theirs = [m.mail_message_id for m in ticket.messages if m.author_role == "customer" and m.mail_message_id]
+    parent = theirs[-1] if theirs else (ours[-1] if ours else None)
+    if parent is None:
+        return None, None
+    chain = []
+    for mid in ours[:1] + theirs[-3:] + ours[-1:] + [parent]:
+        if mid not in chain:
+            chain.append(mid)
+    return parent, " ".join(chain)
+
+
 def notify_customer(ticket: Ticket, event: str, message: Message | None = None) -> None:
     """Queue the mail about a ticket in the customer's language (sent after the commit)."""
     with force_locale(ticket.lang):
-        context = {"ticket": ticket, "message": message, "event": event}
+        context = {"ticket": ticket, "message": message, "event": event,
+                   "greeted": bool(message and GREETING.match(message.body))}
         body = render_template(f"mail/ticket_{event}.txt", **context)
         html = render_template(f"mail/ticket_{event}.html", **context)
         subject = subject_line(ticket) if event != "created" else subject_line(
             ticket, _("Received: %(subject)s", subject=ticket.subject))
-    mail.queue_mail(ticket.customer.email, subject, body, html, ticket_id=ticket.id)
+    in_reply_to, references = thread_headers(ticket)
+    # An agent's answer is a person's mail: no Auto-Submitted (RFC 3834 is for automatic mail).
+    mail.queue_mail(ticket.customer.email, subject, body, html, ticket_id=ticket.id,
+                    auto_submitted=None if event == "replied" else "auto-replied",
+                    in_reply_to=in_reply_to, references=references)
 
 
 def linked_tickets(ticket: Ticket) -> list[Ticket]:

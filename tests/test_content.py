@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from helpsite.accounts import create_user
+from helpsite.accounts import create_user, start_session
 from helpsite.content import (
     LANGUAGES,
     MAX_ARTICLE_BYTES,
@@ -361,7 +361,7 @@ def test_anonymous_visitors_never_see_a_draft(draft_app):
 
 def test_editors_see_a_draft_with_a_notice(draft_app):
     with draft_app.app_context():
-        create_user("editor@webxtra.nl", "a long editor password", role="editor")
+        start_session(create_user("editor@webxtra.nl", "a long editor password", role="editor"))  # a login
         token = db.session.scalar(select(User.session_token).where(User.email == "editor@webxtra.nl"))
     client = draft_app.test_client()
     with client.session_transaction() as session:

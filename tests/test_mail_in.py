@@ -17,24 +17,46 @@ import pytest
 from conftest import login
 from sqlalchemy import select
 
-from helpsite import accounts, mail, mail_in, tickets
+from helpsite import accounts, mail, mail_in, tickets, triage
 from helpsite.extensions import db
 from helpsite.models import IncomingMail, Message, OutgoingMail, Ticket, TriageDecision, utcnow
 
 MAIL_DIR = Path(__file__).parent / "mail"
 
 
+# Replies written by mail programs: they answer a mail of ours, so they carry its Message-ID.
+REPLYING = {"apple_mail_reply.eml", "gmail_reply.eml", "outlook_antw_nl.eml", "outlook_re.eml",
+            "thunderbird_re.eml", "stranger_reply.eml", "html_script_reply.eml", "malformed_mime.eml",
+            "no_boundary.eml", "html_only_script.eml", "wrong_charset.eml", "latin1_is_utf8.eml", "unknown_charset.eml"}
+
+
+def our_message_id(number: int = 1) -> str:
+    """Return a Message-ID as we write it in a mail about this ticket (with its reply token)."""
+    from flask import has_app_context
+    return mail.thread_id(number, None if has_app_context() else {"SECRET_KEY": "test-secret"})
+
+
 def eml(name: str) -> bytes:
-    return (MAIL_DIR / name).read_bytes()
+    """Return a fixture mail; a reply gets the Message-ID of our mail about ticket 1 in References.
+
+    The fixtures were captured before our Message-IDs carried a reply token; the mail program
+    copies whatever our mail's Message-ID is, so the test puts in the one we write now.
+    """
+    raw = (MAIL_DIR / name).read_bytes()
+    if name in REPLYING:
+        raw = f"References: {our_message_id(1)}\r\n".encode() + raw
+    return raw
 
 
-def compose(sender: str, subject: str, body: str, **headers) -> bytes:
-    """Return a simple mail as a mail program would send it."""
+def compose(sender: str, subject: str, body: str, replying_to: int | None = None, **headers) -> bytes:
+    """Return a simple mail as a mail program would send it; replying_to: a reply to our mail about that ticket."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "support@webxtra.nl"
     message["Subject"] = subject
     message["Message-ID"] = email.utils.make_msgid(domain="sender.test")
+    if replying_to is not None:
+        message["In-Reply-To"] = our_message_id(replying_to)
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body)
@@ -119,8 +141,6 @@ REPLIES = {
                         ["wrote:", "support@webxtra.nl>", "Kunt u de cache"]),
     "apple_mail_reply.eml": (["Ook op mijn telefoon via 4G", "Verstuurd vanaf mijn iPhone"],
                              ["het volgende geschreven", "has answered"]),
-    "handtyped_hash.eml": (["hoe staat het met mijn vraag"], []),
-    "handtyped_bracket_space.eml": (["nu ook op shop.klant.nl"], []),
 }
 
 
@@ -157,6 +177,53 @@ def test_reply_to_a_closed_ticket_opens_it_again(ctx):
     tickets.close_ticket(ticket)
     assert mail_in.ingest(eml("gmail_reply.eml")).action == "threaded"
     assert db.session.get(Ticket, 1).status == "waiting_support"
+
+
+@pytest.mark.parametrize("fixture", ["handtyped_hash.eml", "handtyped_bracket_space.eml"])
+def test_a_new_mail_with_a_typed_ticket_number_is_not_trusted_without_authentication(ctx, fixture):
+    """Finding 5 of issue 9: "From: the customer, Subject: [#2]" was threaded; anyone can write that."""
+    first_ticket()
+    result = mail_in.ingest(eml(fixture))
+    assert result.action == "kept" and "not authenticated" in result.reason
+    assert len(messages_of(1)) == 1
+
+
+def test_a_typed_ticket_number_is_trusted_with_a_dmarc_pass_from_our_server(make_app, users):
+    app = make_app(MAIL_IN_AUTHSERV_ID="mx.webxtra.nl", MAIL_SUPPRESS_SEND=True)
+    with app.app_context():
+        first_ticket()
+        raw = b"Authentication-Results: mx.webxtra.nl; dmarc=pass header.from=klant.nl\r\n" + eml("handtyped_hash.eml")
+        assert mail_in.ingest(raw).action == "threaded"
+        assert "hoe staat het met mijn vraag" in messages_of(1)[-1].body
+        # Our server says nothing (the header is missing or another server's): fail closed.
+        other = b"Authentication-Results: mx.elders.example; dmarc=pass\r\n" + eml("handtyped_bracket_space.eml")
+        assert mail_in.ingest(other).action == "kept"
+
+
+def test_a_reply_token_of_another_ticket_does_not_open_this_one(ctx):
+    first_ticket()
+    forged = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Sluit dit ticket.",
+                     References=mail.thread_id(7).replace(".t7.", ".t1."))  # the token is for 7, not 1
+    result = mail_in.ingest(forged)
+    assert result.action == "kept" and "not authenticated" in result.reason
+
+
+def test_several_addresses_in_from_are_kept_for_a_person(ctx):
+    first_ticket()
+    raw = compose("anna@klant.nl, mallory@elders.example", "Re: [#1] Website geeft foutmelding", "Sluit maar.",
+                  replying_to=1)
+    result = mail_in.ingest(raw)
+    assert result.action == "kept" and "several addresses" in result.reason
+
+
+def test_the_same_mail_delivered_twice_is_processed_once(ctx, sink):
+    """Finding 11 of issue 9: a mail server that delivers again posted the question twice."""
+    raw = eml("new_server_problem.eml")
+    assert mail_in.ingest(raw).action == "created"
+    again = mail_in.ingest(raw)
+    assert again.action == "ignored" and "already received" in again.reason
+    assert db.session.query(Ticket).count() == 1
+    assert len(delivered(sink)) == 1
 
 
 def test_reply_threads_by_our_message_id_when_the_subject_lost_the_number(ctx, sink):
@@ -226,16 +293,16 @@ def test_failed_dmarc_at_our_own_mail_server_is_kept(make_app, users):
     app = make_app(MAIL_IN_AUTHSERV_ID="mx.webxtra.nl", MAIL_SUPPRESS_SEND=True)
     with app.app_context():
         first_ticket()
-        forged = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Sluit dit ticket.",
+        forged = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Sluit dit ticket.", replying_to=1,
                          Authentication_Results="mx.webxtra.nl; spf=fail smtp.mailfrom=klant.nl; "
                                                 "dmarc=fail header.from=klant.nl")
         result = mail_in.ingest(forged)
         assert result.action == "kept" and "DMARC" in result.reason
         # A verdict in a header the sender wrote, not our server, counts for nothing.
-        own_claim = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Nog steeds stuk.",
+        own_claim = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Nog steeds stuk.", replying_to=1,
                             Authentication_Results="mx.elders.example; dmarc=fail header.from=klant.nl")
         assert mail_in.ingest(own_claim).action == "threaded"
-        passed = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "En nog steeds.",
+        passed = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "En nog steeds.",  # no token: DMARC
                          Authentication_Results="mx.webxtra.nl; dmarc=pass header.from=klant.nl")
         assert mail_in.ingest(passed).action == "threaded"
 
@@ -255,7 +322,8 @@ def test_server_problem_from_a_customer_becomes_a_ticket_with_a_confirmation(ctx
     assert sent["Subject"].startswith(f"[#{ticket.number}] ")
     assert sent["X-Ticket-Number"] == str(ticket.number)
     assert sent["Auto-Submitted"] == "auto-replied"
-    assert f"ticket-{ticket.number}@" in sent["Message-ID"]
+    assert mail.parse_thread_id(sent["Message-ID"]) == ticket.number
+    assert sent["Message-ID"] == db.session.scalars(select(OutgoingMail.message_id)).one()  # fixed when written
     # Dutch: the expected response moment is written with Dutch day and month names.
     assert '<html lang="nl">' in html_part(sent)
     weekdays = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag")
@@ -314,7 +382,8 @@ def test_question_without_a_domain_gets_a_ticket_and_the_request_to_add_it(ctx, 
     assert "Reageer op dit bericht om het alsnog toe te voegen" in text_part(sent)  # a Dutch ticket, a Dutch mail
     assert "Reageer op dit bericht om het alsnog toe te voegen" in html_part(sent)
     # The customer replies, as asked, and the domain is filled in.
-    answer = compose("anna@klant.nl", f"Re: {sent['Subject']}", "Het gaat om shop.klant.nl, sorry!")
+    answer = compose("anna@klant.nl", f"Re: {sent['Subject']}", "Het gaat om shop.klant.nl, sorry!",
+                     In_Reply_To=sent["Message-ID"])
     assert mail_in.ingest(answer).action == "threaded"
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.number).domain == "shop.klant.nl"
@@ -343,7 +412,7 @@ def test_unknown_sender_gets_a_helpful_answer_and_no_ticket(ctx, sink):
     assert db.session.query(Ticket).count() == 0
     [sent] = delivered(sink)
     assert sent["To"] == "sam.carter@example.org"
-    assert sent["Subject"] == "Re: Can you host my website?"
+    assert sent["Subject"] == "Your mail to Web://Xtra Customer Support"  # nothing of theirs is quoted
     assert sent["Auto-Submitted"] == "auto-generated"
     body = text_part(sent)
     assert "http://help.test/en/login" in body and "http://help.test/en/" in body
@@ -400,7 +469,8 @@ def test_automatic_mail_is_recognised(ctx, sink, headers, sender, subject):
 
 def test_auto_submitted_no_is_a_person(ctx):
     first_ticket()
-    raw = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Ik typ dit zelf.", Auto_Submitted="no")
+    raw = compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding", "Ik typ dit zelf.", replying_to=1,
+                  Auto_Submitted="no")
     assert mail_in.ingest(raw).action == "threaded"
 
 
@@ -416,7 +486,8 @@ def test_too_many_mails_from_one_sender_stop_being_answered(make_app, smtp_serve
     sink, port = smtp_server
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_IN_MAX_PER_HOUR=3)
     with app.app_context():
-        actions = [mail_in.ingest(eml("unknown_sender.eml")).action for _ in range(5)]
+        actions = [mail_in.ingest(compose("sam.carter@example.org", "Hosting?", "Can you host my site?")).action
+                   for _ in range(5)]
         assert actions == ["answered_unknown"] * 3 + ["kept"] * 2
         assert len(delivered(sink)) == 3
         assert "too many mails from sam.carter@example.org" in db.session.scalars(select(IncomingMail)).first().reason
@@ -465,6 +536,7 @@ def huge_mail(sender: str, megabytes: int) -> bytes:
     message = EmailMessage()
     message["From"], message["To"] = sender, "support@webxtra.nl"
     message["Subject"] = "Re: [#1] Website geeft foutmelding"
+    message["In-Reply-To"] = our_message_id(1)
     message.set_content("Hierbij de export van de database, de fout zit er vast in.")
     message.add_attachment(b"\x00\x01" * (megabytes * 512 * 1024), maintype="application", subtype="zip",
                            filename="dump.zip")
@@ -505,7 +577,7 @@ def test_kept_mail_is_stored_up_to_the_cap(make_app, users):
 def test_long_text_is_cut_to_what_a_ticket_message_holds(ctx):
     first_ticket()
     text = "\n".join(f"Regel {n} van het foutlogboek met wat tekst erbij." for n in range(1000))
-    assert mail_in.ingest(compose("anna@klant.nl", "Re: [#1] log", text)).action == "threaded"
+    assert mail_in.ingest(compose("anna@klant.nl", "Re: [#1] log", text, replying_to=1)).action == "threaded"
     body = messages_of(1)[-1].body
     assert len(body) <= tickets.MAX_BODY_LENGTH
     assert body.startswith("Regel 0 van") and body.endswith(mail_in.OMITTED["nl"])
@@ -544,11 +616,31 @@ def test_html_in_a_question_is_escaped_in_the_mail_we_send(ctx, sink):
     assert "<b>plat</b>" not in markup and "&lt;b&gt;plat&lt;/b&gt;" in markup
 
 
-def test_html_in_an_unknown_senders_subject_is_escaped_in_our_answer(ctx, sink):
-    mail_in.ingest(compose("x@elders.example", 'Hello <img src=x onerror="alert(1)">', "Can you help me please?"))
+def test_an_unknown_senders_subject_is_never_quoted_in_our_answer(ctx, sink):
+    """Finding 11 of issue 9: a 3,000-character subject with a phishing link came back from support@."""
+    subject = 'Hello <img src=x onerror="alert(1)"> urgent: verify at https://phish.example/login ' + "x" * 3000
+    mail_in.ingest(compose("x@elders.example", subject, "Can you help me please?"))
     [sent] = delivered(sink)
-    markup = html_part(sent)
-    assert "<img src=x" not in markup and "&lt;img src=x onerror=" in markup
+    assert sent["Subject"] == "Your mail to Web://Xtra Customer Support"
+    for part in (html_part(sent), text_part(sent)):
+        assert "phish.example" not in part and "img src" not in part and "x" * 50 not in part
+
+
+def test_answers_to_unknown_senders_have_a_cap_over_all_senders(make_app, smtp_server, users):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server[1], MAIL_IN_UNKNOWN_MAX_PER_HOUR=2)
+    with app.app_context():
+        actions = [mail_in.ingest(compose(f"victim{i}@elders.example", "Hosting?", "Can you host my site?")).action
+                   for i in range(4)]
+        assert actions == ["answered_unknown"] * 2 + ["kept"] * 2
+        assert len(delivered(smtp_server[0])) == 2
+
+
+def test_suggestions_for_an_unknown_sender_with_a_long_mail(ctx, sink):
+    """Finding 11 of issue 9: the search text was over the search's 200 characters, so never a suggestion."""
+    body = "Hello, my Outlook does not send mail. " * 30
+    mail_in.ingest(compose("sam@elders.example", "Outlook sends no mail, what settings do I need for SMTP?", body))
+    [sent] = delivered(sink)
+    assert "These articles may answer your question" in text_part(sent)
 
 
 # -- the parts ------------------------------------------------------------------------------------
@@ -569,7 +661,7 @@ def test_a_forward_keeps_the_forwarded_text(ctx):
     first_ticket()
     forward = compose("anna@klant.nl", "Fwd: [#1] melding van onze webshop",
                       "Zie hieronder.\n\n-----Original Message-----\nFrom: shop@klant.nl\nSent: vandaag\n\n"
-                      "Fatal error: database unreachable")
+                      "Fatal error: database unreachable", replying_to=1)
     assert mail_in.ingest(forward).action == "threaded"
     assert "Fatal error: database unreachable" in messages_of(1)[-1].body
 
@@ -594,8 +686,33 @@ def test_language_of_an_unknown_sender(text, lang):
     assert mail_in.guess_language(text) == lang
 
 
-def test_failure_while_processing_keeps_the_mail_and_leaves_nothing_half_done(make_app, users):
-    app = make_app(SERVER_NAME=None, MAIL_SUPPRESS_SEND=True)  # links in mail cannot be built
+def test_a_new_question_becomes_a_ticket_without_helpsite_url_or_server_name(make_app, users):
+    """Issue 10: this failed with a traceback when HELPSITE_URL was not set."""
+    app = make_app(SERVER_NAME=None, MAIL_SUPPRESS_SEND=True)
+    result = app.test_cli_runner().invoke(args=["tickets", "ingest"], input=eml("new_server_problem.eml"))
+    assert (result.exit_code, result.output.strip()) == (0, "new ticket 1")
+    with app.app_context():
+        assert "http://127.0.0.1:5000/nl/tickets/1" in db.session.scalars(select(OutgoingMail)).one().body
+
+
+def test_ingest_command_exits_non_zero_when_a_mail_fails_so_the_mail_server_keeps_it(mail_app, monkeypatch):
+    """Issue 10: a failed mail was "kept for a person" and the command exited 0."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("triage is broken")
+    monkeypatch.setattr(triage, "classify", broken)
+    result = mail_app.test_cli_runner().invoke(args=["tickets", "ingest"], input=eml("new_server_problem.eml"))
+    assert result.exit_code == 75 and "RuntimeError: triage is broken" in result.output
+    with mail_app.app_context():  # nothing half done and nothing kept: the mail server has it
+        assert db.session.query(Ticket).count() == db.session.query(IncomingMail).count() == 0
+        assert db.session.query(OutgoingMail).count() == 0
+    monkeypatch.undo()  # delivered again, it goes through (the receipt was not kept either)
+    result = mail_app.test_cli_runner().invoke(args=["tickets", "ingest"], input=eml("new_server_problem.eml"))
+    assert (result.exit_code, result.output.strip()) == (0, "new ticket 1")
+
+
+def test_failure_while_processing_keeps_the_mail_and_leaves_nothing_half_done(make_app, users, monkeypatch):
+    app = make_app(MAIL_SUPPRESS_SEND=True)
+    monkeypatch.setattr(tickets, "notify_customer", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
     with app.app_context():
         raw = eml("new_server_problem.eml")
         result = mail_in.ingest(raw)
@@ -725,7 +842,7 @@ def imap_app(make_app, smtp_port, imap_port, **extra):
 def test_poll_imap_processes_each_mail_and_marks_it_seen(make_app, smtp_server, users, imap_server):
     sink, smtp_port = smtp_server
     imap_server.mailbox = box = Mailbox([eml("new_server_problem.eml"), eml("unknown_sender.eml"),
-                                         eml("gmail_reply.eml"), eml("out_of_office.eml")])
+                                         b"", eml("out_of_office.eml")])
     box.broken.add(3)  # the server cannot hand this one out: the others go on
     app = imap_app(make_app, smtp_port, imap_server.server_address[1])
     result = app.test_cli_runner().invoke(args=["tickets", "poll-imap"])
@@ -738,6 +855,8 @@ def test_poll_imap_processes_each_mail_and_marks_it_seen(make_app, smtp_server, 
     assert sorted(m["To"] for m in sink.messages) == ["anna@klant.nl", "sam.carter@example.org"]
     # The next poll takes the one that failed, now that the server hands it out.
     box.broken.clear()
+    with app.app_context():  # a reply to our confirmation, with its Message-ID
+        box.messages[3] = (eml("gmail_reply.eml"), set())
     result = app.test_cli_runner().invoke(args=["tickets", "poll-imap"])
     assert result.exit_code == 0
     assert result.output.strip().split("\n") == ["threaded into ticket 1", "1 mail(s) processed, 0 left for the next poll."]

@@ -14,7 +14,11 @@ def switch_url(lang: str) -> str:
     """Return this page in another language, or that language's home page."""
     endpoint = request.endpoint
     if endpoint in LOCALIZED_ENDPOINTS:
-        return url_for(endpoint, **(request.view_args or {}), **request.args.to_dict(), lang=lang)
+        # The query string may name anything, also "lang" or url_for's own "_external": the
+        # page's own values win, and names with "_" are not passed on.
+        values = {key: value for key, value in request.args.items() if not key.startswith("_")}
+        values.update(request.view_args or {}, lang=lang)
+        return url_for(endpoint, **values)
     return url_for("kb.home", lang=lang)
 
 

@@ -29,6 +29,10 @@ def safe_next(target: str | None) -> str | None:
     """Return a same-site path to go back to after login, or None (no open redirects)."""
     if not target:
         return None
+    # Control characters (CR/LF would split the Location header) and backslashes (browsers read
+    # "/\\evil.example" as "//evil.example") never belong in a path of ours.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target) or "\\" in target:
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -43,8 +47,20 @@ def home_for(user) -> str:
     return url_for("tickets.mine")
 
 
+def login_failed(response) -> bool:
+    """A login that did not succeed (a successful one redirects): only those count toward the limits."""
+    return response.status_code != 302
+
+
+def login_account() -> str:
+    """The rate-limit key of the account being guessed: guesses from many addresses add up."""
+    return "account:" + accounts.normalise_email(request.form.get("email", ""))[:254]
+
+
 @localized_route(bp, {"nl": "/inloggen", "en": "/login"}, methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_LIMIT", "10/minute;50/hour"), methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=login_account, methods=["POST"],
+               deduct_when=login_failed)
 def login():
     """Log a customer or staff member in."""
     if current_user.is_authenticated:

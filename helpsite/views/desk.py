@@ -68,7 +68,9 @@ def queue():
     for position, ticket in enumerate(listed, start=1):
         hours, overdue = time_left(ticket, calendar, now)
         rows.append({"position": position, "ticket": ticket, "hours_left": hours, "overdue": overdue})
-    return render_template("desk/queue.html", rows=rows, status=status, kind=kind, domain=domain or "")
+    given_up = len(mail.given_up()) if current_user.role == "admin" else 0  # admins see mail that failed
+    return render_template("desk/queue.html", rows=rows, status=status, kind=kind, domain=domain or "",
+                           given_up=given_up)
 
 
 def compose_standard_answer(ticket, kind: str) -> str:
@@ -136,7 +138,6 @@ def ticket(number):
                 if not form.internal.data:
                     for article_id in set(PERMALINK.findall(form.body.data)):
                         analytics.record_article_link(article_id, found.id)
-                    mail.send_pending()
                 return redirect(url_for("desk.ticket", number=number, sent=1 if not form.internal.data else None,
                                         noted=1 if form.internal.data else None))
         else:

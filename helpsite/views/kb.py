@@ -4,7 +4,7 @@ from flask import Blueprint, Response, abort, current_app, g, redirect, render_t
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import articles, search_index
+from ..extensions import articles, limiter, search_index
 from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
 from ..search import QueryError
 from .. import analytics
@@ -117,6 +117,7 @@ def permalink(article_id):
 
 
 @localized_route(bp, {"nl": "/zoeken", "en": "/search"})
+@limiter.limit(lambda: current_app.config["SEARCH_PAGE_RATE_LIMIT"])  # each search writes an analytics row
 def search():
     """Search the articles; offer the other language's results when this one has none."""
     lang = g.lang

@@ -8,10 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import analytics, mail, tickets, triage
-from ..extensions import articles, csrf, limiter, search_index
+from .. import tickets
+from ..extensions import csrf, limiter
 from ..i18n import localized_route
 from ..models import utcnow
+from ..questions import Choices, submit_question
 from ..support_calendar import calendar_from_config
 
 bp = Blueprint("tickets", __name__)
@@ -93,34 +94,18 @@ def ask():
         field.errors = [TICKET_ERRORS[str(exc)]()]
         return render_template("tickets/ask.html", **context), 400
 
-    text = f"{subject}\n{question}"
-    decision = triage.classify(text, g.lang, articles, search_index)
-    context["decision"] = decision
-    if decision.verdict != "ticket" and not form.override.data:
-        analytics.record_triage(text, g.lang, decision.verdict, decision.topic, current_user.id)
-        return render_template("tickets/ask.html", **context)
-    if triage.split_advice(text, g.lang) and not form.split_ok.data:
-        context["split"] = True
-        return render_template("tickets/ask.html", **context)
-    choice = form.duplicate_choice.data or ""
-    if not choice:
-        similar = tickets.similar_open_tickets(current_user, domain, subject)
-        if similar:
-            context["similar"] = similar
-            return render_template("tickets/ask.html", **context)
-    if choice.startswith("add:"):
-        existing = tickets.ticket_for(current_user, int(choice[4:])) if choice[4:].isdigit() else None
-        if existing is None or existing.user_id != current_user.id:
-            abort(404)
-        tickets.add_customer_message(existing, current_user, question)
-        return redirect(url_for("tickets.show", number=existing.number, added=1))
-
-    kind = decision.ticket_kind if decision.verdict == "ticket" and decision.ticket_kind else "technical"
-    ticket = tickets.open_ticket(current_user, domain, subject, question, kind=kind, lang=g.lang)
-    analytics.record_triage(text, g.lang, decision.verdict, decision.topic, current_user.id,
-                            overridden=decision.verdict != "ticket", ticket_id=ticket.id)
-    mail.send_pending()
-    return redirect(url_for("tickets.show", number=ticket.number, created=1))
+    choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data),
+                      duplicate=form.duplicate_choice.data or "")
+    try:
+        outcome = submit_question(current_user, domain, subject, question, g.lang, choices)
+    except LookupError:
+        abort(404)
+    context.update(decision=outcome.decision, split=outcome.action == "split", similar=outcome.similar)
+    if outcome.action == "added":
+        return redirect(url_for("tickets.show", number=outcome.ticket.number, added=1))
+    if outcome.action == "created":
+        return redirect(url_for("tickets.show", number=outcome.ticket.number, created=1))
+    return render_template("tickets/ask.html", **context)
 
 
 @localized_route(bp, {"nl": "/mijn-tickets", "en": "/my-tickets"})
