@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import analytics, mail, tickets, triage
+from .. import analytics, incidents, mail, tickets, triage
 from ..extensions import articles, csrf, limiter, search_index
 from ..i18n import localized_route
 from ..models import utcnow
@@ -94,6 +94,10 @@ def ask():
         return render_template("tickets/ask.html", **context), 400
 
     text = f"{subject}\n{question}"
+    # A question about an open incident is answered with the incident first (follow it, or ask anyway).
+    context["incidents"] = [] if request.form.get("incident_seen") else incidents.matching(text, current_user, domain)
+    if context["incidents"]:
+        return render_template("tickets/ask.html", **context)
     decision = triage.classify(text, g.lang, articles, search_index)
     context["decision"] = decision
     if decision.verdict != "ticket" and not form.override.data:
