@@ -294,3 +294,13 @@ def test_editor_dashboard_counts_prevented_and_gathered_tickets(app, users):
     page = client.get("/en/editors/").get_data(as_text=True)
     assert "Outage on mail server mail3" in page
     assert re.search(r"Outage on mail server mail3.*?<td>1</td>\s*<td>2</td>", page, re.S)
+
+
+def test_the_desk_shows_a_gathered_ticket_with_its_incident(app, agent, users):
+    number = open_mail_incident(app)
+    with app.app_context():
+        anna = accounts.find_user(users["customer"])
+        ticket = tickets.open_ticket(anna, "klant.nl", "Geen mail", "Mijn mail komt niet aan").number
+    page = agent.get(f"/nl/desk/tickets/{ticket}").get_data(as_text=True)
+    assert "Over een bekende storing" in page and f"/nl/desk/storingen/{number}" in page
+    assert "Storingen en gepland onderhoud" in agent.get("/nl/desk").get_data(as_text=True)
