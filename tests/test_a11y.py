@@ -184,8 +184,9 @@ def seed(app, base_url: str) -> dict[str, int]:
         # Known incidents: one going on (the banner on every page), one planned, one resolved.
         now = dt.datetime.now(dt.timezone.utc)
         outage = incidents.create_incident(agent, "incident", "Databaseserver db2 traag", "Database server db2 slow",
-                                           "Websites met een database laden traag.", "Websites with a database load slowly.",
-                                           ["databases"], servers="db2.webxtra.nl", domains="klant.nl")
+                                           "Websites met een database laden traag.",
+                                           "Websites with a database load slowly.", ["databases"],
+                                           servers="db2.webxtra.nl", domains="klant.nl")
         incidents.post_update(outage, agent, "identified", "Een schijf is defect.", "A disk has failed.")
         incidents.follow(outage, bob, "en")
         incidents.create_incident(agent, "maintenance", "Onderhoud FTP-server", "FTP server maintenance", "", "",

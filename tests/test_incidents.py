@@ -12,7 +12,8 @@ from helpsite.extensions import db
 from helpsite.incident_models import Incident, IncidentFollower, IncidentTicket
 from helpsite.models import OutgoingMail, Ticket
 
-MAIL_QUESTION = {"domain": "klant.nl", "subject": "Geen mail", "question": "Mijn mail komt niet meer binnen sinds vanochtend."}
+MAIL_QUESTION = {"domain": "klant.nl", "subject": "Geen mail",
+                 "question": "Mijn mail komt niet meer binnen sinds vanochtend."}
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -304,3 +305,31 @@ def test_the_desk_shows_a_gathered_ticket_with_its_incident(app, agent, users):
     page = agent.get(f"/nl/desk/tickets/{ticket}").get_data(as_text=True)
     assert "Over een bekende storing" in page and f"/nl/desk/storingen/{number}" in page
     assert "Storingen en gepland onderhoud" in agent.get("/nl/desk").get_data(as_text=True)
+
+
+def test_a_resolved_incident_cannot_be_followed(app, anna, users):
+    number = open_mail_incident(app)
+    with app.app_context():
+        incidents.post_update(db.session.get(Incident, number), accounts.find_user(users["support"]), "resolved",
+                              "Opgelost.", "Resolved.")
+    page = anna.get(f"/nl/storingen/{number}")
+    assert "Volg deze storing" not in page.get_data(as_text=True)
+    response = anna.post(f"/nl/storingen/{number}/volgen", data={"csrf_token": csrf_token(anna.get("/nl/")),
+                                                                 "action": "follow"})
+    assert response.status_code == 302 and "followed" not in response.headers["Location"]
+    with app.app_context():
+        assert db.session.query(IncidentFollower).count() == 0
+
+
+def test_each_process_reads_the_banner_again_after_its_cache_time(make_app):
+    first = make_app()
+    with first.app_context():
+        accounts.create_user("support@webxtra.nl", "support-pass-1", role="support")
+    second = make_app(INCIDENT_BANNER_CACHE_SECONDS=3600)  # another worker on the same database
+    assert "incident-banner" not in second.test_client().get("/nl/").get_data(as_text=True)
+    open_mail_incident(first)
+    assert "incident-banner" in first.test_client().get("/nl/").get_data(as_text=True)  # cleared at once here
+    assert "incident-banner" not in second.test_client().get("/nl/").get_data(as_text=True)  # still cached there
+    second.config["INCIDENT_BANNER_CACHE_SECONDS"] = 0
+    second.extensions["incident_banner"]["expires"] = 0
+    assert "incident-banner" in second.test_client().get("/nl/").get_data(as_text=True)

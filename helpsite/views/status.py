@@ -4,7 +4,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -42,7 +41,8 @@ class IncidentForm(FlaskForm):
                                                                Length(max=incidents.MAX_TITLE)])
     description_nl = TextAreaField(_l("Description in Dutch"), validators=[Length(max=incidents.MAX_TEXT)])
     description_en = TextAreaField(_l("Description in English"), validators=[Length(max=incidents.MAX_TEXT)])
-    services = SelectMultipleField(_l("Affected services"), choices=[SelectChoice(k, v) for k, v in incidents.SERVICES.items()],
+    services = SelectMultipleField(_l("Affected services"),
+                                   choices=[SelectChoice(k, v) for k, v in incidents.SERVICES.items()],
                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
                                    validators=[DataRequired(_l("Choose at least one affected service."))])
     servers = TextAreaField(_l("Servers or clusters"), validators=[Length(max=5000)])
@@ -112,8 +112,8 @@ def follow(incident_id):
     if request.form.get("action") == "unfollow":
         incidents.unfollow(found, current_user)
         return redirect(url_for("status.incident", incident_id=found.id, followed="0"))
-    incidents.follow(found, current_user, g.lang)
-    return redirect(url_for("status.incident", incident_id=found.id, followed="1"))
+    followed = incidents.follow(found, current_user, g.lang) or incidents.is_following(found, current_user)
+    return redirect(url_for("status.incident", incident_id=found.id, followed="1" if followed else None))
 
 
 @localized_route(bp, {"nl": "/storingen/feed.atom", "en": "/status/feed.atom"})
@@ -128,7 +128,7 @@ def feed():
 
 
 @bp.route("/api/status")
-@limiter.limit(lambda: current_app.config.get("API_STATUS_RATE_LIMIT", "120/minute"))
+@limiter.limit(lambda: current_app.config["API_STATUS_RATE_LIMIT"])
 def status_json():
     """Answer what is going on, planned and recently resolved, in both languages."""
     now = utcnow()
