@@ -263,8 +263,11 @@ def matching(text: str, customer: User, domain: str, now: dt.datetime | None = N
 # -- tickets gathered by an incident ---------------------------------------------------------
 
 def gathering(customer: User, domain: str, text: str, now: dt.datetime | None = None) -> list[Incident]:
-    """Return the incidents that gather a ticket about to be opened (the same test as the question form)."""
-    return matching(text, customer, domain, now) if domain else []
+    """Return the incidents that gather a ticket about to be opened (the same test as the question form;
+    a mail that names no domain is about any of the customer's)."""
+    if domain:
+        return matching(text, customer, domain, now)
+    return [i for i in current(now) if touches(i, customer) and mentions(i, text)]
 
 
 def keeps_place(ticket: Ticket, found: list[Incident]) -> bool:

@@ -333,3 +333,20 @@ def test_each_process_reads_the_banner_again_after_its_cache_time(make_app):
     second.config["INCIDENT_BANNER_CACHE_SECONDS"] = 0
     second.extensions["incident_banner"]["expires"] = 0
     assert "incident-banner" in second.test_client().get("/nl/").get_data(as_text=True)
+
+
+def test_a_mailed_question_about_an_incident_is_gathered_and_its_confirmation_names_it(app, users):
+    from helpsite import mail_in
+
+    number = open_mail_incident(app)
+    raw = (b"From: anna@klant.nl\r\nTo: support@webxtra.nl\r\nSubject: Geen mail meer\r\n"
+           b"Message-ID: <q1@klant.nl>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           b"Sinds vanochtend komt er geen mail meer binnen.\r\n")
+    with app.test_request_context():
+        result = mail_in.ingest(raw)
+        assert result.ticket_number
+        ticket = db.session.get(Ticket, result.ticket_number)
+        assert [i.id for i in incidents.incidents_of_ticket(ticket)] == [number]
+        confirmation = db.session.query(OutgoingMail).filter_by(ticket_id=ticket.id).one()
+        assert "bekende storing: Storing op mailserver mail3" in confirmation.body
+        assert f"/nl/storingen/{number}" in confirmation.body and "Storing op mailserver mail3" in confirmation.html
