@@ -106,6 +106,9 @@ class Config:
     SEARCH_PAGE_RATE_LIMIT = os.environ.get("SEARCH_PAGE_RATE_LIMIT", "60/minute")
     ASK_RATE_LIMIT = os.environ.get("ASK_RATE_LIMIT", "30/hour")
     FEEDBACK_RATE_LIMIT = os.environ.get("FEEDBACK_RATE_LIMIT", "20/hour")  # "Was this helpful?" answers
+    API_STATUS_RATE_LIMIT = os.environ.get("API_STATUS_RATE_LIMIT", "120/minute")  # GET /api/status
+    # How long a process shows the incident banner without asking the database (helpsite/incidents.py).
+    INCIDENT_BANNER_CACHE_SECONDS = float(os.environ.get("HELPSITE_INCIDENT_BANNER_CACHE_SECONDS", "10"))
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
     # The support calendar (helpsite/support_calendar.py); holidays come from the `holidays` package.
     # Extra closed days: ISO dates separated by commas, e.g. "2026-12-24,2026-12-31".

@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from . import mail
+from . import incidents, mail
 from .accounts import normalise_domain
 from .extensions import db
 from .models import Message, OutgoingMail, Ticket, User, utcnow
@@ -123,7 +123,10 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
     body = clean_text(body, MAX_BODY_LENGTH)
     if not body:
         raise TicketError("body_missing")
-    earlier = similar_open_tickets(customer, domain, subject or body[:80]) if domain else []
+    # Tickets an open incident gathers are not duplicates of each other: they keep their place.
+    gathering = incidents.gathering(customer, domain, f"{subject}\n{body}", now)
+    earlier = [t for t in (similar_open_tickets(customer, domain, subject or body[:80]) if domain else [])
+               if not incidents.keeps_place(t, gathering)]
     for ticket in earlier:
         ticket.queued_at = now
     ticket = Ticket(
@@ -137,6 +140,7 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
                                    mail_message_id=mail_message_id))
     db.session.add(ticket)
     db.session.flush()  # the number is needed for the mail subject
+    incidents.gather(ticket, gathering)
     notify_customer(ticket, "created")
     db.session.commit()
     return ticket

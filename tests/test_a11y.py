@@ -16,7 +16,7 @@ import pytest
 from conftest import CONTENT_DIR, LiveServer, PASSWORDS
 from playwright.sync_api import expect
 
-from helpsite import accounts, analytics, create_app, tickets
+from helpsite import accounts, analytics, create_app, incidents, tickets
 from helpsite.config import TestingConfig
 from helpsite.extensions import db
 
@@ -181,8 +181,22 @@ def seed(app, base_url: str) -> dict[str, int]:
                                 anna.id, overridden=True, ticket_id=own.id)
         analytics.record_triage("How do I get my EPP code?", "en", "self_service", None, bob.id)
         analytics.record_article_link("email-settings", own.id)
+        # Known incidents: one going on (the banner on every page), one planned, one resolved.
+        now = dt.datetime.now(dt.timezone.utc)
+        outage = incidents.create_incident(agent, "incident", "Databaseserver db2 traag", "Database server db2 slow",
+                                           "Websites met een database laden traag.",
+                                           "Websites with a database load slowly.", ["databases"],
+                                           servers="db2.webxtra.nl", domains="klant.nl")
+        incidents.post_update(outage, agent, "identified", "Een schijf is defect.", "A disk has failed.")
+        incidents.follow(outage, bob, "en")
+        incidents.create_incident(agent, "maintenance", "Onderhoud FTP-server", "FTP server maintenance", "", "",
+                                  ["ftp"], started_at=now + dt.timedelta(days=3),
+                                  ended_at=now + dt.timedelta(days=3, hours=2))
+        past = incidents.create_incident(agent, "incident", "DNS-storing", "DNS outage", "", "", ["dns"],
+                                         started_at=now - dt.timedelta(days=1))
+        incidents.post_update(past, agent, "resolved", "Opgelost.", "Resolved.")
         return {"own": own.number, "overdue": overdue.number, "first": first.number, "second": second.number,
-                "closed": admin_ticket.number}
+                "closed": admin_ticket.number, "incident": outage.id}
 
 
 @pytest.fixture(scope="module")
@@ -381,6 +395,24 @@ def ask_duplicate(page, lang):
     expect(page.locator("#similar")).to_be_visible()
 
 
+def ask_incident_answer(page, lang):
+    page.locator("#domain").fill("klant.nl")
+    page.locator("#subject").fill("Database" if lang == "en" else "Databank")
+    page.locator("#question").fill("My database is slow." if lang == "en" else "Mijn database is traag.")
+    submit(page, "#ask-form button[type=submit]")
+    expect(page.locator("#incident-answer")).to_be_visible()
+
+
+def incident_form_errors(page, lang):
+    submit(page, "#incident-form button[type=submit]")
+    expect(page.locator("#title_nl-error")).to_be_visible()
+
+
+def follow_incident(page, lang):
+    submit(page, ".follow-form button[type=submit]")  # the other language's test may have followed: then it stops
+    expect(page.locator(".notice[role=status]")).to_be_visible()
+
+
 def reply_with_error(page, lang):
     submit(page)
     expect(page.locator("#body-error")).to_be_visible()
@@ -412,6 +444,8 @@ VISITS = [
     Visit("anonymous", "search-other-language", both("/nl/zoeken?q=troubleshooting", "/en/search?q=wachtwoord")),
     Visit("anonymous", "search-suggestions", both("/nl/", "/en/"), show_suggestions),
     Visit("anonymous", "search-refused", both("/nl/zoeken?q=%21%21%21", "/en/search?q=%21%21%21")),
+    Visit("anonymous", "status-page", both("/nl/storingen", "/en/status")),
+    Visit("anonymous", "incident", both("/nl/storingen/{incident}", "/en/status/{incident}")),
     Visit("anonymous", "not-found", both("/nl/bestaat-niet", "/en/does-not-exist")),
     Visit("anonymous", "login-error", both("/nl/inloggen", "/en/login"), login_with_error),
     Visit("anonymous", "guide-thunderbird", both("/nl/artikel/e-mail-instellen-thunderbird?address=info@klant.nl",
@@ -440,6 +474,8 @@ VISITS = [
     Visit("customer", "ask-client-setup-answer", both("/nl/vraag-stellen", "/en/ask"), ask_client_setup),
     Visit("customer", "ask-split-advice", both("/nl/vraag-stellen", "/en/ask"), ask_split),
     Visit("customer", "ask-duplicate-offer", both("/nl/vraag-stellen", "/en/ask"), ask_duplicate),
+    Visit("customer", "ask-incident-answer", both("/nl/vraag-stellen", "/en/ask"), ask_incident_answer),
+    Visit("customer", "incident-follow", both("/nl/storingen/{incident}", "/en/status/{incident}"), follow_incident),
     Visit("customer", "my-tickets", both("/nl/mijn-tickets", "/en/my-tickets")),
     Visit("customer", "ticket", both("/nl/tickets/{own}", "/en/tickets/{own}")),
     Visit("customer", "ticket-reply-error", both("/nl/tickets/{own}", "/en/tickets/{own}"), reply_with_error),
@@ -454,6 +490,10 @@ VISITS = [
                                                       "/en/desk/tickets/{first}?answer=script")),
     Visit("support", "desk-ticket-overdue", both("/nl/desk/tickets/{overdue}", "/en/desk/tickets/{overdue}")),
     Visit("support", "desk-ticket-closed", both("/nl/desk/tickets/{closed}", "/en/desk/tickets/{closed}")),
+    Visit("support", "incidents", both("/nl/desk/storingen", "/en/desk/incidents")),
+    Visit("support", "incident-new-errors", both("/nl/desk/storingen/nieuw", "/en/desk/incidents/new"),
+          incident_form_errors),
+    Visit("support", "desk-incident", both("/nl/desk/storingen/{incident}", "/en/desk/incidents/{incident}")),
     # Editors
     Visit("editor", "dashboard", both("/nl/redactie/", "/en/editors/")),
     Visit("editor", "preview", both("/nl/redactie/voorbeeld", "/en/editors/preview")),

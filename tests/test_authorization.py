@@ -7,7 +7,7 @@ without deciding who may see it.
 import pytest
 from conftest import csrf_token, login
 
-from helpsite import accounts, tickets
+from helpsite import accounts, incidents, tickets
 
 ROLES = ("anonymous", "customer", "other_customer", "support", "editor", "admin")
 LOGIN = "login"  # a redirect to the login page
@@ -38,6 +38,11 @@ ACCESS = {
                      "admin": "ok"},
     "editor.dashboard": {"anonymous": LOGIN, "customer": 403, "other_customer": 403, "support": 403, "editor": "ok",
                          "admin": "ok"},
+    "status.page": PUBLIC, "status.incident": PUBLIC, "status.feed": PUBLIC, "status.status_json": PUBLIC,
+    "status.follow": {"anonymous": LOGIN, "customer": "ok", "other_customer": "ok", "support": 403, "editor": 403,
+                      "admin": 403},
+    **dict.fromkeys(("status.desk_list", "status.desk_new", "status.desk_incident"), {
+        "anonymous": LOGIN, "customer": 403, "other_customer": 403, "support": "ok", "editor": 403, "admin": "ok"}),
     "editor.preview": {"anonymous": LOGIN, "customer": 403, "other_customer": 403, "support": 403, "editor": "ok",
                        "admin": "ok"},
 }
@@ -48,7 +53,8 @@ EMAILS = {"customer": "anna@klant.nl", "other_customer": "bob@ander.nl", "suppor
 
 def sample_values(rule, number):
     values = {"slug": "e-mail-instellen-outlook" if rule.rule.startswith("/nl/") else "set-up-email-outlook",
-              "category_id": "email", "article_id": "email-outlook", "number": number, "filename": "css/site.css"}
+              "category_id": "email", "article_id": "email-outlook", "number": number, "filename": "css/site.css",
+              "incident_id": 1}
     return {name: values[name] for name in rule.arguments if name in values}
 
 
@@ -87,9 +93,10 @@ def matrix_app(make_app):
     with app.app_context():
         anna = accounts.create_user("anna@klant.nl", "anna-password-1", domains=["klant.nl"])
         accounts.create_user("bob@ander.nl", "bob-password-12", domains=["ander.nl"], locale="en")
-        accounts.create_user("support@webxtra.nl", "support-pass-1", role="support")
+        agent = accounts.create_user("support@webxtra.nl", "support-pass-1", role="support")
         accounts.create_user("editor@webxtra.nl", "editor-pass-12", role="editor")
         accounts.create_user("admin@webxtra.nl", "admin-password1", role="admin")
+        incidents.create_incident(agent, "incident", "Storing mail", "Mail outage", "", "", ["mail"])
         app.config["MATRIX_TICKET"] = tickets.open_ticket(anna, "klant.nl", "Server down", "It is down.").number
     return app
 

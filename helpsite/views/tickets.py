@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import tickets
+from .. import incidents, tickets
 from ..extensions import csrf, limiter
 from ..i18n import localized_route
 from ..models import utcnow
@@ -94,6 +94,11 @@ def ask():
         field.errors = [TICKET_ERRORS[str(exc)]()]
         return render_template("tickets/ask.html", **context), 400
 
+    # A question about an open incident is answered with the incident first (follow it, or ask anyway).
+    text = f"{subject}\n{question}"
+    context["incidents"] = [] if request.form.get("incident_seen") else incidents.matching(text, current_user, domain)
+    if context["incidents"]:
+        return render_template("tickets/ask.html", **context)
     choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data),
                       duplicate=form.duplicate_choice.data or "")
     try:
