@@ -4,6 +4,7 @@ import datetime as dt
 import io
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -515,9 +516,20 @@ def test_unclicked_searches_show_on_the_dashboard(app, client, users):
 
 # -- the search index follows the content -----------------------------------------------------------
 
-def test_a_new_article_is_found_after_a_refresh_without_a_rebuild(make_app, content_copy, tmp_path):
+def wait_for(condition, timeout=10.0):
+    """Wait until condition() is true: the content watcher applies changes in its own thread."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_new_article_is_found_without_a_rebuild_and_without_a_request(make_app, content_copy, tmp_path):
     index_dir = tmp_path / "sync-index"
     app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(index_dir), CONTENT_RELOAD_INTERVAL=0)
+    watcher = app.extensions["content_sync"]
     client = app.test_client()
     build = os.readlink(index_dir / "current")
     builds = sorted(p.name for p in index_dir.glob("build-*"))
@@ -525,20 +537,21 @@ def test_a_new_article_is_found_after_a_refresh_without_a_rebuild(make_app, cont
 
     new = content_copy / "articles/en/quokka-mail.md"
     new.write_text(article_text(article_id="quokka-mail", title="Quokka mail setup", body="The quokka way."))
-    page = client.get("/en/search?q=quokka").get_data(as_text=True)
-    assert "Quokka mail setup" in page
+    # The watcher thread picks the change up on its own: no request is needed (or made) for it.
+    assert wait_for(lambda: watcher.applied >= 1)
+    assert watcher.last["changed"] == 1 and watcher.last["index"]["updated"] == 1
+    assert "Quokka mail setup" in client.get("/en/search?q=quokka").get_data(as_text=True)
     assert os.readlink(index_dir / "current") == build  # updated in place: no new build
     assert sorted(p.name for p in index_dir.glob("build-*")) == builds
 
-    # A changed article is re-indexed, a removed one disappears.
+    # A changed article is re-indexed (even at the same size and file time), a removed one disappears.
     new.write_text(article_text(article_id="quokka-mail", title="Wombat mail setup", body="The wombat way."))
-    # Same size, and possibly the same clock tick: move the modification time on as a later save would.
-    stat = new.stat()
-    os.utime(new, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
-    assert "Wombat mail setup" in client.get("/en/search?q=wombat").get_data(as_text=True)
+    assert wait_for(lambda: "Wombat mail setup" in client.get("/en/search?q=wombat").get_data(as_text=True))
     assert "Quokka mail setup" not in client.get("/en/search?q=quokka").get_data(as_text=True)
+    assert "Wombat mail setup" in client.get("/en/article/quokka-mail").get_data(as_text=True)
     new.unlink()
-    assert "Wombat mail setup" not in client.get("/en/search?q=wombat").get_data(as_text=True)
+    assert wait_for(lambda: "Wombat mail setup" not in client.get("/en/search?q=wombat").get_data(as_text=True))
+    assert client.get("/en/article/quokka-mail").status_code == 404
     assert os.readlink(index_dir / "current") == build
 
     # The index records what it holds: a restart finds it current and does not rebuild.
@@ -547,14 +560,31 @@ def test_a_new_article_is_found_after_a_refresh_without_a_rebuild(make_app, cont
     assert os.readlink(index_dir / "current") == build
 
 
+def test_a_change_reads_only_the_changed_file(make_app, content_copy, tmp_path, monkeypatch):
+    app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(tmp_path / "ix"))
+    store = app.extensions["articles"]
+    read = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or original(self))
+    changed = content_copy / "articles/en/email-settings.md"
+    changed.write_text(changed.read_text().replace("\n---\n", "\n---\nA new first line.\n", 1))
+    result = store.apply_changes([changed])
+    assert [a.id for a in result["changed"]] == ["email-settings"] and not result["reloaded"]
+    assert read == ["email-settings.md"]
+    read.clear()
+    with app.app_context():
+        assert app.extensions["search"].apply_changes(result["changed"], result["removed"])["updated"] == 1
+    assert not any(name.endswith(".md") for name in read)  # the index compares stored digests, not bodies
+
+
 def test_a_changed_provider_file_rebuilds_the_index(make_app, content_copy, tmp_path):
     index_dir = tmp_path / "rebuild-index"
     app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(index_dir), CONTENT_RELOAD_INTERVAL=0)
     build = os.readlink(index_dir / "current")
     provider = content_copy / "provider.yaml"
     provider.write_text(provider.read_text() + "\nnew_fact: \"narwhal\"\n")
-    app.test_client().get("/en/")
-    assert os.readlink(index_dir / "current") != build
+    assert wait_for(lambda: os.readlink(index_dir / "current") != build)
+    assert wait_for(lambda: app.extensions["content_sync"].applied >= 1)
     with app.app_context():
         index = app.extensions["search"]
         assert index.sync() == {"rebuilt": False, "updated": 0, "removed": 0}  # now in step
