@@ -390,18 +390,52 @@ def test_drafts_are_visible_to_editors_only(make_app, content_copy, tmp_path, us
 
 # -- "Was this helpful?" --------------------------------------------------------------------
 
+SAME_SITE = {"Origin": "http://help.test"}  # what a browser sends with a form of this site
+
+
 def test_every_article_asks_was_this_helpful(client):
     for path in ("/nl/artikel/e-mailinstellingen", "/en/article/ftp-settings"):
-        page = client.get(path).get_data(as_text=True)
-        assert 'id="feedback"' in page and 'name="csrf_token"' in page
-        assert 'name="helpful" value="yes"' in page and 'maxlength="2000"' in page
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert 'id="feedback"' in page and 'name="helpful" value="yes"' in page and 'maxlength="2000"' in page
+        # No token and no session: the page is the same for every anonymous reader, so it can be cached.
+        assert 'name="csrf_token"' not in page
 
 
-def feedback_post(client, path, **data):
-    """Answer "Was this helpful?" through the form on an article page."""
+def feedback_post(client, path, headers=SAME_SITE, **data):
+    """Answer "Was this helpful?" through the form on an article page, as a browser on this site does."""
     page = client.get(path).get_data(as_text=True)
     target = re.search(r'action="(/(?:nl|en)/[a-z-]+-feedback/[a-z0-9-]+)"', page).group(1)
-    return client.post(target, data={"csrf_token": csrf_token(client.get(path)), **data})
+    return client.post(target, data=data, headers=headers)
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # a request that does not say where it comes from
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "https://evil.example/help.test/en/article/ftp-settings"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://help.test"},  # the browser's own word wins
+    {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site for us
+    {"Origin": "http://help.test.evil.example"},
+])
+def test_feedback_from_another_site_is_refused_and_the_comment_kept(app, client, headers):
+    response = feedback_post(client, "/en/article/ftp-settings", headers=headers, helpful="no", comment="Port 21?")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "was not sent from our site" in page and "Port 21?" in page
+    with app.app_context():
+        assert db.session.query(ArticleFeedback).count() == 0
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://help.test"},
+    {"Referer": "http://help.test/en/article/ftp-settings"},  # a browser that sends no Origin
+    {"Sec-Fetch-Site": "same-origin"},
+])
+def test_feedback_from_this_site_is_accepted(app, client, headers):
+    assert feedback_post(client, "/en/article/ftp-settings", headers=headers, helpful="yes").status_code == 303
+    with app.app_context():
+        assert db.session.query(ArticleFeedback).count() == 1
 
 
 def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client):
@@ -416,8 +450,7 @@ def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client
         assert [(f.article_id, f.lang, f.helpful, f.comment) for f in stored] == [
             ("email-settings", "nl", False, "Mist DKIM")]
     # A second answer for the same article from the same browser is thanked but not counted twice.
-    token = csrf_token(client.get("/en/article/ftp-settings"))
-    client.post("/nl/artikel-feedback/email-settings", data={"csrf_token": token, "helpful": "yes"})
+    client.post("/nl/artikel-feedback/email-settings", data={"helpful": "yes"}, headers=SAME_SITE)
     # English readers are thanked in English.
     response = feedback_post(client, "/en/article/ftp-settings", helpful="yes")
     assert response.headers["Location"].endswith("/en/article/ftp-settings#feedback")
@@ -427,17 +460,16 @@ def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client
         assert db.session.query(ArticleFeedback).count() == 2
 
 
-def test_feedback_refuses_missing_csrf_bad_values_and_long_comments(app, client):
+def test_feedback_refuses_cross_site_bad_values_and_long_comments(app, client):
     assert client.post("/en/article-feedback/ftp-settings", data={"helpful": "yes"}).status_code == 400
-    token = csrf_token(client.get("/en/article/ftp-settings"))
-    too_long = client.post("/en/article-feedback/ftp-settings",
-                           data={"csrf_token": token, "helpful": "no", "comment": "x" * 2001})
+    too_long = client.post("/en/article-feedback/ftp-settings", headers=SAME_SITE,
+                           data={"helpful": "no", "comment": "x" * 2001})
     assert too_long.status_code == 400
     assert "Use at most 2000 characters." in too_long.get_data(as_text=True)
     assert "x" * 2001 in too_long.get_data(as_text=True)  # the comment is kept for the reader to shorten
-    odd = client.post("/en/article-feedback/ftp-settings", data={"csrf_token": token, "helpful": "maybe"})
+    odd = client.post("/en/article-feedback/ftp-settings", data={"helpful": "maybe"}, headers=SAME_SITE)
     assert odd.status_code == 400 and "Choose Yes or No." in odd.get_data(as_text=True)
-    unknown = client.post("/en/article-feedback/no-such-article", data={"csrf_token": token, "helpful": "yes"})
+    unknown = client.post("/en/article-feedback/no-such-article", data={"helpful": "yes"}, headers=SAME_SITE)
     assert unknown.status_code == 404
     assert client.get("/en/article-feedback/ftp-settings").status_code == 302  # GET goes back to the article
     with app.app_context():
@@ -450,9 +482,7 @@ def test_feedback_is_rate_limited(make_app):
     for slug, article_id in (("ftp-settings", "ftp-settings"), ("email-settings", "email-settings"),
                              ("request-epp-code", "request-epp-code")):
         client = app.test_client()  # a fresh browser each time: only the address limit applies
-        token = csrf_token(client.get(f"/en/article/{slug}"))
-        statuses.append(client.post(f"/en/article-feedback/{article_id}",
-                                    data={"csrf_token": token, "helpful": "yes"}).status_code)
+        statuses.append(feedback_post(client, f"/en/article/{slug}", helpful="yes").status_code)
     assert statuses == [303, 303, 429]
     with app.app_context():
         assert db.session.query(ArticleFeedback).count() == 2

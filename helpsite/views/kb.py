@@ -1,5 +1,7 @@
 """The knowledge base pages: home, categories, articles, search, permalinks, sitemap."""
 
+from functools import wraps
+
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -7,7 +9,7 @@ from flask_login import current_user
 from ..extensions import articles, search_index
 from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
 from ..search import QueryError
-from .. import analytics
+from .. import analytics, page_cache
 from .autoconfig import personal_guide
 
 bp = Blueprint("kb", __name__)
@@ -38,6 +40,30 @@ def article_alternates(article_id: str, shown) -> dict[str, str]:
     return alternates
 
 
+def cached_page(view):
+    """Serve the page from the page cache for anonymous readers; fill the cache on a miss.
+
+    The key is the content version and the full URL (host, language path and query string):
+    nothing else changes what an anonymous reader sees on these pages.
+    """
+
+    @wraps(view)
+    def cached(*args, **kwargs):
+        cache = page_cache.cache_for_app()
+        if cache is None or not page_cache.reader_is_anonymous():
+            return view(*args, **kwargs)
+        key = (articles.version, request.url)
+        page = cache.get(key)
+        if page is not None:
+            return Response(page.body, status=page.status, mimetype=page.mimetype)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.is_streamed and page_cache.reader_is_anonymous():
+            cache.put(key, page_cache.Page(response.get_data(), 200, response.mimetype))
+        return response
+
+    return cached
+
+
 @bp.route("/")
 def root():
     """Send the visitor to the home page in their language."""
@@ -45,15 +71,17 @@ def root():
 
 
 @localized_route(bp, {"nl": "/", "en": "/"})
+@cached_page
 def home():
     """Show the search box and the categories."""
     lang = g.lang
-    counts = {c["id"]: len(articles.in_category(lang, c["id"])) for c in articles.categories}
+    counts = articles.category_counts(lang)
     popular = [a for a in (articles.get(lang, i) for i in current_app.config.get("HOME_POPULAR", ())) if a]
     return render_template("kb/home.html", categories=articles.categories, counts=counts, popular=popular)
 
 
 @localized_route(bp, {"nl": "/categorie/<category_id>", "en": "/category/<category_id>"})
+@cached_page
 def category(category_id):
     """List the articles of one category."""
     found = articles.category(category_id)
@@ -67,6 +95,7 @@ def category(category_id):
 
 
 @localized_route(bp, {"nl": "/artikel/<slug>", "en": "/article/<slug>"})
+@cached_page
 def article(slug):
     """Show one article, or the other language's version with a notice when it is untranslated."""
     lang = g.lang
