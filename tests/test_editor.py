@@ -492,7 +492,7 @@ def test_feedback_is_rate_limited(make_app):
 
 def test_result_links_carry_the_search_and_the_click_is_recorded(app, client, users):
     page = client.get("/en/search?q=filezilla").get_data(as_text=True)
-    links = re.findall(r'href="(/en/article/[a-z0-9-]+)\?from_search=(\d+)"', page)
+    links = re.findall(r'href="(/en/article/[a-z0-9-]+)\?from_search=([A-Za-z0-9_-]{16})"', page)
     assert links, "result links carry the search event"
     path, event_id = links[0]
     response = client.get(f"{path}?from_search={event_id}")
@@ -500,13 +500,13 @@ def test_result_links_carry_the_search_and_the_click_is_recorded(app, client, us
     article = client.get(path).get_data(as_text=True)
     assert f'<link rel="canonical" href="http://help.test{path}">' in article
     with app.app_context():
-        event = db.session.get(SearchEvent, int(event_id))
+        event = db.session.scalars(db.select(SearchEvent).where(SearchEvent.token == event_id)).one()
         opened = client.application.extensions["articles"].by_slug("en", path.rsplit("/", 1)[1])
         assert event.clicked_article == opened.id
         first = event.clicked_article
     client.get(f"{links[-1][0]}?from_search={event_id}")  # a second result opened later: the first counts
     with app.app_context():
-        assert db.session.get(SearchEvent, int(event_id)).clicked_article == first
+        assert db.session.scalars(db.select(SearchEvent).where(SearchEvent.token == event_id)).one().clicked_article == first
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "99999999999999999999999", "", "1e3", "999999"])
@@ -535,7 +535,7 @@ def test_old_search_links_do_not_count_as_clicks(app):
 def test_unclicked_searches_show_on_the_dashboard(app, client, users):
     client.get("/en/search?q=filezilla")
     page = client.get("/en/search?q=outlook").get_data(as_text=True)
-    event_id = re.search(r"from_search=(\d+)", page).group(1)
+    event_id = re.search(r"from_search=([A-Za-z0-9_-]+)", page).group(1)
     path = re.search(r'href="(/en/article/[a-z0-9-]+)\?from_search', page).group(1)
     client.get(f"{path}?from_search={event_id}")
     login(client, users["editor"], lang="en")
@@ -629,3 +629,27 @@ def test_sync_only_touches_changed_articles(make_app, content_copy, tmp_path):
     assert index.sync() == {"rebuilt": False, "updated": 1, "removed": 0}
     assert index.sync() == {"rebuilt": False, "updated": 0, "removed": 0}
     assert "nieuw-artikel" in index.indexed_digests("nl")
+
+
+def test_searches_and_clicks_are_written_in_the_background_and_at_exit(make_app):
+    app = make_app(ANALYTICS_IN_BACKGROUND=True, ANALYTICS_FLUSH_SECONDS=0.05)
+    writer = app.extensions["analytics_writer"]
+    client = app.test_client(use_cookies=False)  # anonymous: the second page comes from the page cache
+    pages = [client.get("/en/search?q=filezilla").get_data(as_text=True) for _ in range(2)]
+    tokens = [re.search(r"from_search=([A-Za-z0-9_-]+)", page).group(1) for page in pages]
+    assert tokens[0] != tokens[1]  # each reader's copy of a cached page counts on its own
+    path = re.search(r'href="(/en/article/[a-z0-9-]+)\?from_search', pages[1]).group(1)
+    assert client.get(f"{path}?from_search={tokens[1]}").status_code == 303
+    assert wait_for(lambda: writer.written >= 3)
+    with app.app_context():
+        events = {e.token: e for e in db.session.scalars(db.select(SearchEvent))}
+        assert set(events) == set(tokens)
+        assert events[tokens[1]].clicked_article and events[tokens[0]].clicked_article is None
+    # What is still queued at a normal exit is written, not lost.
+    writer._stopped.set()  # the thread stops flushing: only stop() can write now
+    writer._thread.join(timeout=5)
+    client.get("/en/search?q=outlook")
+    writer._stopped.clear()
+    writer.stop()
+    with app.app_context():
+        assert db.session.query(SearchEvent).count() == 3

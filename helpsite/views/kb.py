@@ -102,7 +102,7 @@ def article(slug):
     if "from_search" in request.args:  # a search result was opened: count it, then show the plain URL
         opened = articles.by_slug(lang, slug)
         if opened is not None:
-            analytics.record_click(request.args["from_search"], opened.id)
+            analytics.queue_click(request.args["from_search"], opened.id)
         return redirect(url_for("kb.article", lang=lang, slug=slug), code=303)
     drafts = sees_drafts()
     found = articles.by_slug(lang, slug)
@@ -145,31 +145,57 @@ def permalink(article_id):
     return redirect(target, code=302)
 
 
+# Stands for the search event's token in a cached search page; each reader's copy gets its own.
+EVENT_MARKER = "searchEventTokenMarker"
+
+
 @localized_route(bp, {"nl": "/zoeken", "en": "/search"})
 def search():
-    """Search the articles; offer the other language's results when this one has none."""
+    """Search the articles; offer the other language's results when this one has none.
+
+    For anonymous readers the page comes from the page cache; the search is still counted
+    for the editors, each time, with its own token in the result links.
+    """
+    cache = page_cache.cache_for_app()
+    key = (articles.version, request.url) if cache is not None and page_cache.reader_is_anonymous() else None
+    page = cache.get(key) if key else None
+    if page is not None:
+        return Response(finish_search_page(page.body, page.extra), status=page.status, mimetype=page.mimetype)
     lang = g.lang
     text = request.args.get("q", "")
     category_id = request.args.get("category") or None
     if category_id and articles.category(category_id) is None:
         category_id = None
-    results = other_results = error = search_event = None
+    results = other_results = error = event = None
     if text.strip():
         try:
             results = search_index.search(text, lang, limit=20, category=category_id, include_drafts=sees_drafts())
             if not results.hits:
                 other_results = search_index.search(text, other_language(lang), limit=10, category=category_id)
-            search_event = analytics.record_search(results.query, lang, len(results.hits),
-                                                   len(other_results.hits) if other_results else 0)
+            event = {"query": results.query, "lang": lang, "hits": len(results.hits),
+                     "other": len(other_results.hits) if other_results else 0}
         except QueryError as exc:
             error = QUERY_ERRORS[str(exc)]()
         except FileNotFoundError:
             error = _("Search is being prepared. Please try again in a minute, or browse the categories.")
             current_app.logger.error("search index missing")
-    status = 200
-    return render_template("kb/search.html", q=text, results=results, other_results=other_results,
+    html = render_template("kb/search.html", q=text, results=results, other_results=other_results,
                            error=error, category_id=category_id, categories=articles.categories,
-                           search_event=search_event), status
+                           search_event=EVENT_MARKER if event else None)
+    body = html.encode()
+    extra = {"event": event}
+    if key and error is None and page_cache.reader_is_anonymous():
+        cache.put(key, page_cache.Page(body, 200, "text/html", extra))
+    return Response(finish_search_page(body, extra), mimetype="text/html")
+
+
+def finish_search_page(body: bytes, extra: dict) -> bytes:
+    """Count the search (in the background) and put its token into the result links."""
+    event = extra.get("event")
+    if not event:
+        return body
+    token = analytics.queue_search(event["query"], event["lang"], event["hits"], event["other"])
+    return body.replace(EVENT_MARKER.encode(), token.encode())
 
 
 @bp.route("/sitemap.xml")
