@@ -638,7 +638,7 @@ def change_latency(work: Path, tries: int = 3) -> dict:
         candidates = [a for a in store.in_language("en") if a.id.startswith("gen-")] or store.in_language("en")
         for attempt in range(tries):
             article = candidates[(attempt * 7) % len(candidates)]
-            word = f"zebraquokka{attempt}x{int(time.time())}"
+            word = f"zebraquokka{attempt}x{time.monotonic_ns()}"
             applied = watcher.applied
             text = article.path.read_text(encoding="utf-8")
             started = time.perf_counter()
@@ -664,7 +664,7 @@ def http_change_latency(server: "Server", work: Path) -> float:
 
     content = work / "content" / "articles" / "en"
     path = sorted(content.glob("*.md"))[-1]
-    word = f"wombatquokka{int(time.time())}"
+    word = f"wombatquokka{time.monotonic_ns()}"
     client = Client(server.port)
     started = time.perf_counter()
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\nNew: {word}.\n", encoding="utf-8")
@@ -824,6 +824,8 @@ def code_version() -> str:
     def git(*args):
         return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True).stdout.strip()
 
+    if os.environ.get("BENCH_CODE_VERSION"):  # a run from an exported copy of a commit
+        return os.environ["BENCH_CODE_VERSION"]
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     return commit + (" with uncommitted changes in helpsite/" if git("status", "--porcelain", "helpsite") else "")
 

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from flask import Flask
 
-from helpsite import create_app
-
 BARE_PATH = "/bench/bare"
 BARE_IN_APP_PATH = "/bench/bare-in-app"
 
@@ -66,6 +64,8 @@ def create():
     if os.environ.get("BENCH_BARE_ONLY") == "1":  # the memory reference: Flask and gunicorn, no site
         (work_dir / f"ready-{os.getpid()}").write_text("ok")
         return bare_app()
+    from helpsite import create_app  # here: the bare-only worker (the memory reference) must not load the site
+
     cache_size = os.environ.get("BENCH_SEARCH_CACHE_SIZE", "0")
     site = create_app(bench_config(work_dir, None if cache_size == "default" else int(cache_size),
                                    page_cache=os.environ.get("BENCH_PAGE_CACHE", "1") == "1",
