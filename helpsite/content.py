@@ -93,6 +93,13 @@ class Article:
     store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
     digest: str = ""  # sha256 of the file as read: the search index compares it to find changed articles
 
+    def __getattr__(self, name):
+        # A store that keeps rendered bodies on disk drops the markdown after loading (a worker
+        # need not hold every article's text); it is read from the file again when needed.
+        if name == "body" and self.__dict__.get("store") is not None:
+            return read_body(self.__dict__["path"])
+        raise AttributeError(name)
+
     @property
     def html(self) -> str:
         """Return the sanitized HTML of the body (rendered once per content version, kept in a bounded cache)."""
@@ -117,6 +124,19 @@ class Article:
         if cached is None:
             cached = self.__dict__["_own_rendering"] = derive_rendering(render_markdown(self.body))
         return cached
+
+
+def read_body(path: Path) -> str:
+    """Return the markdown body of an article file (what follows the front matter), without parsing the front matter."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+    except OSError:
+        return ""
+    end = text.find("\n---", 4)
+    if not text.startswith("---\n") or end == -1:
+        return ""
+    newline = text.find("\n", end + 1)
+    return text[newline + 1:] if newline != -1 else ""
 
 
 def derive_rendering(html: str) -> tuple[str, str, list[dict]]:
@@ -379,6 +399,8 @@ class ArticleStore:
             errors.append(ContentError(path, 1, str(exc)))
             return None
         article.store = self
+        if not self.renders.disabled:
+            del article.body  # read again from the file on demand (Article.__getattr__)
         return article
 
     def _finish(self) -> None:
