@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, cli, content_sync, database, i18n, mail, security, urls, views
+from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, security, urls, views
 from .config import Config, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -48,6 +48,8 @@ def create_app(config=None) -> Flask:
     SearchIndex().init_app(app)
     content_sync.init_app(app)
     mail.OutboxSender().init_app(app)
+    page_cache.init_app(app)
+    analytics.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     views.init_app(app)

@@ -1,11 +1,17 @@
 """What readers search for and miss: search events, result clicks and article feedback."""
 
+import atexit
 import datetime as dt
 import logging
+import os
+import queue
 import re
+import secrets
+import threading
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import case, func, select
 
 from .extensions import db
@@ -17,14 +23,22 @@ PERIODS = (7, 30, 90)  # days the editors' dashboard can look back
 MAX_COMMENT_LENGTH = 2000
 # A result link opened later than this (from the browser history, a bookmark) says nothing about the search.
 CLICK_WINDOW = dt.timedelta(hours=24)
+CLICK_RETRIES = 5  # flush intervals a click waits for its search to be written by another worker
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def record_search(query: str, lang: str, hits: int, other_language_hits: int = 0) -> int | None:
-    """Remember a search from the search page and return its id; analytics never break the page."""
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
+
+def new_search_token() -> str:
+    """Return a random token for a search event, made before its row is written."""
+    return secrets.token_urlsafe(12)
+
+
+def record_search(query: str, lang: str, hits: int, other_language_hits: int = 0, token: str | None = None) -> int | None:
+    """Remember a search now and return its id; analytics never break the page."""
     try:
-        event = SearchEvent(query=query[:200], lang=lang, hits=hits, other_hits=other_language_hits)
+        event = SearchEvent(query=query[:200], lang=lang, hits=hits, other_hits=other_language_hits, token=token)
         db.session.add(event)
         db.session.commit()
         return event.id
@@ -34,19 +48,39 @@ def record_search(query: str, lang: str, hits: int, other_language_hits: int = 0
         return None
 
 
-def record_click(event_id: str | int | None, article_id: str) -> bool:
-    """Remember which result a reader opened after a search; only the first click counts."""
+def queue_search(query: str, lang: str, hits: int, other_language_hits: int = 0) -> str:
+    """Remember a search from the search page off the request path; return the token its links carry."""
+    token = new_search_token()
+    _submit(("search", dict(query=query[:200], lang=lang, hits=hits, other_hits=other_language_hits, token=token,
+                            created_at=utcnow())))
+    return token
+
+
+def queue_click(value: str | None, article_id: str) -> None:
+    """Remember, off the request path, which result a reader opened after a search."""
+    if value is None or not (TOKEN.match(value) or value.isdigit()):
+        return  # the parameter comes from a URL anyone can type
+    _submit(("click", dict(value=value, article_id=article_id, clicked_at=utcnow(), attempts=0)))
+
+
+def _submit(item) -> None:
+    writer = current_app.extensions.get("analytics_writer")
+    if writer is None:
+        _write([item])
+    else:
+        writer.put(item)
+
+
+def record_click(event_id: str | int | None, article_id: str, clicked_at: dt.datetime | None = None) -> bool:
+    """Remember which result a reader opened after a search; only the first click counts.
+
+    event_id is the event's token (what result links carry) or, for older links, its number.
+    """
     try:
-        number = int(event_id)
-    except (TypeError, ValueError):
-        return False
-    if not 0 < number < 2**62:  # the parameter comes from a URL anyone can type
-        return False
-    try:
-        event = db.session.get(SearchEvent, number)
+        event = _find_event(event_id)
         if event is None or event.clicked_article or event.hits + event.other_hits == 0:
             return False
-        if utcnow() - event.created_at > CLICK_WINDOW:
+        if (clicked_at or utcnow()) - event.created_at > CLICK_WINDOW:
             return False
         event.clicked_article = article_id[:100]
         db.session.commit()
@@ -55,6 +89,127 @@ def record_click(event_id: str | int | None, article_id: str) -> bool:
         db.session.rollback()
         log.exception("could not record a search result click")
         return False
+
+
+def _find_event(value) -> SearchEvent | None:
+    if isinstance(value, str) and TOKEN.match(value) and not value.isdigit():
+        return db.session.scalars(select(SearchEvent).where(SearchEvent.token == value)).first()
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < number < 2**31:  # the parameter comes from a URL anyone can type
+        return None
+    return db.session.get(SearchEvent, number)
+
+
+def _write(items: list) -> list:
+    """Write queued analytics in one transaction; return the clicks to try again (their search not yet written)."""
+    retry = []
+    searches = [SearchEvent(**data) for kind, data in items if kind == "search"]
+    if searches:
+        try:
+            db.session.add_all(searches)
+            db.session.commit()
+        except Exception:  # noqa: BLE001
+            db.session.rollback()
+            log.exception("could not record %d searches", len(searches))
+    for kind, data in items:
+        if kind != "click":
+            continue
+        if _find_event(data["value"]) is None:
+            # Written by another worker that has not flushed yet: try again a few times.
+            if data["attempts"] < CLICK_RETRIES:
+                retry.append((kind, {**data, "attempts": data["attempts"] + 1}))
+            continue
+        record_click(data["value"], data["article_id"], data["clicked_at"])
+    return retry
+
+
+class AnalyticsWriter:
+    """Writes search events and clicks in batches from a background thread.
+
+    A request only puts a tuple on a queue. The thread writes what is queued every
+    ANALYTICS_FLUSH_SECONDS in one transaction, and at a normal exit (gunicorn's graceful
+    stop, Ctrl-C) writes the rest. A worker killed with SIGKILL loses at most the events of
+    the last flush interval; feedback answers, tickets and everything else a reader would
+    miss are written at once, in the request.
+    """
+
+    def __init__(self, app, interval: float = 1.0):
+        self.app = app
+        self.interval = interval
+        self.queue: queue.Queue = queue.Queue(maxsize=100_000)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="analytics-writer", daemon=True)
+        self.pid = os.getpid()
+        self.written = 0
+
+    def start(self) -> None:
+        self._thread.start()
+        atexit.register(self.stop)
+
+    def put(self, item) -> None:
+        if os.getpid() != self.pid:  # forked after start (gunicorn --preload): a thread of our own
+            self.pid, self.queue = os.getpid(), queue.Queue(maxsize=100_000)
+            self._stopped = threading.Event()
+            self._thread = threading.Thread(target=self._run, name="analytics-writer", daemon=True)
+            self._thread.start()
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            log.warning("analytics queue full: a search event is dropped")
+
+    def _drain(self) -> list:
+        items = []
+        while True:
+            try:
+                items.append(self.queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    def flush(self) -> None:
+        """Write everything queued now (the thread does this every interval)."""
+        items = self._drain()
+        if not items:
+            return
+        with self.app.app_context():
+            try:
+                retry = _write(items)
+            finally:
+                db.session.remove()
+        self.written += len(items) - len(retry)
+        for item in retry:
+            self.queue.put_nowait(item)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - statistics must never stop the thread
+                log.exception("could not write analytics")
+
+    def stop(self) -> None:
+        """Stop the thread and write what is left."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001
+            log.exception("could not write the last analytics at exit")
+
+
+def init_app(app) -> None:
+    """Write search analytics in the background unless ANALYTICS_IN_BACKGROUND is off (tests)."""
+    if not app.config.get("ANALYTICS_IN_BACKGROUND", True):
+        app.extensions["analytics_writer"] = None
+        return
+    writer = AnalyticsWriter(app, float(app.config.get("ANALYTICS_FLUSH_SECONDS", 1.0)))
+    app.extensions["analytics_writer"] = writer
+    writer.start()
 
 
 def clean_comment(text: str | None) -> str:

@@ -37,6 +37,13 @@ def content_check(strict):
 @search_cli.command("build")
 def search_build():
     """Rebuild the search index from the content, with a progress bar."""
+    if search_index.built_at_start and search_index.is_current():
+        # Loading the app found no index (an empty folder) and built it: building again would
+        # only double the wait.
+        stats = search_index.stats()
+        click.echo(f"Indexed {stats.get('articles')} articles in {stats.get('seconds')} s "
+                   f"into {search_index.current_link.resolve()}.")
+        return
     with click.progressbar(length=1, label="Indexing articles", show_pos=True) as bar:
         def progress(done, total):
             bar.length = total

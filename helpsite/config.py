@@ -31,6 +31,9 @@ class Config:
     CONTENT_RELOAD_INTERVAL = float(os.environ.get("HELPSITE_CONTENT_RELOAD_INTERVAL", "5"))
     SEARCH_INDEX_DIR = os.environ.get("HELPSITE_INDEX_DIR")  # default: <instance>/search-index
     SEARCH_BUILD_ON_START = True
+    PAGE_CACHE_BYTES = int(os.environ.get("HELPSITE_PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))  # per worker; 0: off
+    ANALYTICS_IN_BACKGROUND = True  # search events and clicks written in batches by a thread
+    ANALYTICS_FLUSH_SECONDS = 1.0
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # default: sqlite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -125,6 +128,7 @@ class TestingConfig(Config):
     TESTING = True
     CONTENT_RELOAD_INTERVAL = None
     MAIL_BACKGROUND_SENDER = False  # tests send the outbox when they want to look at it
+    ANALYTICS_IN_BACKGROUND = False  # rows are there when the request returns; one test turns it on
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True

@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
+import multiprocessing
 import re
+import sys
 import threading
-import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import markdown
 import nh3
 import yaml
+
+from .render_cache import RenderCache, code_version
 
 # libyaml's parser where PyYAML was built with it: ten times faster than the pure-Python one.
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -92,23 +93,57 @@ class Article:
     store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
     digest: str = ""  # sha256 of the file as read: the search index compares it to find changed articles
 
-    @cached_property
-    def html(self) -> str:
-        """Return the sanitized HTML of the body, rendered once."""
-        return self.store.render(self) if self.store else render_markdown(self.body)
+    def __getattr__(self, name):
+        # A store that keeps rendered bodies on disk drops the markdown after loading (a worker
+        # need not hold every article's text); it is read from the file again when needed.
+        if name == "body" and self.__dict__.get("store") is not None:
+            return read_body(self.__dict__["path"])
+        raise AttributeError(name)
 
-    @cached_property
+    @property
+    def html(self) -> str:
+        """Return the sanitized HTML of the body (rendered once per content version, kept in a bounded cache)."""
+        return self._rendered()[0]
+
+    @property
     def toc(self) -> list[dict]:
         """Return the second-level headings as [{'id', 'title'}] for a table of contents."""
-        return [
-            {"id": m.group(1), "title": _strip_tags(m.group(2))}
-            for m in re.finditer(r'<h2 id="([^"]+)">(.*?)</h2>', self.html, re.S)
-        ]
+        return self._rendered()[2]
 
-    @cached_property
+    @property
     def plain_text(self) -> str:
         """Return the body as plain text, for the search index and snippets."""
-        return re.sub(r"\s+", " ", _strip_tags(self.html)).strip()
+        return self._rendered()[1]
+
+    def _rendered(self) -> tuple[str, str, list[dict]]:
+        # A store keeps the rendering in a bounded LRU and on disk, so that a worker does not
+        # hold every article's HTML; an article outside a store (a preview) renders once itself.
+        if self.store is not None:
+            return self.store.rendered(self)
+        cached = self.__dict__.get("_own_rendering")
+        if cached is None:
+            cached = self.__dict__["_own_rendering"] = derive_rendering(render_markdown(self.body))
+        return cached
+
+
+def read_body(path: Path) -> str:
+    """Return the markdown body of an article file (what follows the front matter), without parsing the front matter."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+    except OSError:
+        return ""
+    end = text.find("\n---", 4)
+    if not text.startswith("---\n") or end == -1:
+        return ""
+    newline = text.find("\n", end + 1)
+    return text[newline + 1:] if newline != -1 else ""
+
+
+def derive_rendering(html: str) -> tuple[str, str, list[dict]]:
+    """Return (html, plain text, table of contents) of rendered article HTML."""
+    toc = [{"id": m.group(1), "title": _strip_tags(m.group(2))}
+           for m in re.finditer(r'<h2 id="([^"]+)">(.*?)</h2>', html, re.S)]
+    return html, re.sub(r"\s+", " ", _strip_tags(html)).strip(), toc
 
 
 def _strip_tags(html: str) -> str:
@@ -243,22 +278,47 @@ def parse_article_text(raw: bytes, path: Path, lang: str) -> Article:
     )
 
 
+PARALLEL_RENDER_MIN = 400  # fewer articles render faster in-process than a pool starts
+
+
+def _render_item(item: tuple[str, str]) -> tuple[str, str, str]:
+    """Render one (key, markdown) pair for prerender(); module level so that a process pool can call it."""
+    key, text = item
+    html, plain, _ = derive_rendering(render_markdown(text))
+    return key, html, plain
+
+
+DATA_FILES = ("provider.yaml", "categories.yaml", "search.yaml")
+# Rendered bodies cached on disk are keyed by this too: a change to this module or to the
+# markdown and sanitizing libraries renders every article anew.
+RENDER_CODE_VERSION = code_version(sys.modules[__name__], markdown, nh3)
+
+
 class ArticleStore:
-    """All articles of the content folder, reloaded when the files change.
+    """All articles of the content folder, kept current file by file.
 
     Bound to an app with init_app, like an extension; reached as app.extensions["articles"].
+    reload() reads everything (at start-up and when a data file changed); apply_changes()
+    re-reads only the files that changed, which is what the content watcher calls
+    (helpsite/content_sync.py), outside any request.
     """
 
     def __init__(self, app=None):
         self.content_dir: Path | None = None
         self.reload_interval = 5.0
-        self._lock = threading.Lock()
-        self._loaded_fingerprint = None
-        self._checked_at = 0.0
+        self._lock = threading.RLock()
         self.by_lang: dict[str, dict[str, Article]] = {}
+        self._by_path: dict[Path, Article] = {}
         self._by_title: dict[str, list[Article]] = {}
-        self._related: dict[tuple, tuple[Article, list[Article]]] = {}
+        self._in_category: dict[str, dict[str, list[Article]]] = {}
+        self._related: dict[tuple, list[Article]] = {}
+        self._features: dict[tuple, frozenset] = {}
+        self._render_epoch = ""
+        self._data_digest = ""
+        self.provider, self.categories = {}, []
         self.errors: list[ContentError] = []
+        self.version = ""
+        self.renders = RenderCache(None)
         if app is not None:
             self.init_app(app)
 
@@ -266,6 +326,10 @@ class ArticleStore:
         """Read the content folder named by CONTENT_DIR."""
         self.content_dir = Path(app.config["CONTENT_DIR"])
         self.reload_interval = app.config.get("CONTENT_RELOAD_INTERVAL", 5.0)
+        cache_path = app.config.get("RENDER_CACHE_PATH")
+        if cache_path is None and app.config.get("SEARCH_INDEX_DIR"):
+            cache_path = Path(app.config["SEARCH_INDEX_DIR"]) / "render-cache.sqlite"
+        self.renders = RenderCache(cache_path or None, int(app.config.get("RENDER_MEMORY_ENTRIES", 256)))
         app.extensions["articles"] = self
         self.reload()
 
@@ -284,86 +348,173 @@ class ArticleStore:
                 found.extend((lang, p) for p in sorted(folder.glob("*.md")))
         return found
 
-    def fingerprint(self) -> str:
-        """Return a cheap fingerprint of the content files (names, sizes, modification times)."""
-        digest = hashlib.sha256()
-        data_files = [p for p in (self.content_dir / "provider.yaml", self.content_dir / "categories.yaml",
-                                  self.content_dir / "search.yaml") if p.exists()]
-        for path in data_files + [p for _, p in self.files()]:
-            stat = path.stat()
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return digest.hexdigest()
+    def data_paths(self) -> list[Path]:
+        """Return the editors' data files (provider facts, categories, search vocabulary)."""
+        return [self.content_dir / name for name in DATA_FILES]
 
     def content_hash(self) -> str:
-        """Return a hash of the content itself, for deciding whether the search index is current."""
+        """Return a hash of the content, for deciding whether the search index is current.
+
+        Made from the digests taken when each file was read, so it costs no file reads.
+        """
+        return self.version
+
+    def _read_data(self) -> None:
         digest = hashlib.sha256()
-        for lang, articles in sorted(self.by_lang.items()):
-            for article in sorted(articles.values(), key=lambda a: a.slug):
-                digest.update(f"{lang}/{article.slug}\0".encode())
-                digest.update(article.path.read_bytes() if article.path.exists() else b"")
-        for name in ("provider.yaml", "categories.yaml", "search.yaml"):
-            path = self.content_dir / name
-            if path.exists():
-                digest.update(path.read_bytes())
-        return digest.hexdigest()
+        for path in self.data_paths():
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                raw = b""
+            digest.update(path.name.encode() + b"\0" + hashlib.sha256(raw).digest())
+        self._data_digest = digest.hexdigest()
+        self.provider = load_yaml(self.content_dir / "provider.yaml", {}) or {}
+        self.categories = load_yaml(self.content_dir / "categories.yaml", []) or []
+        self._values = {lang: provider_values(self.provider, lang) for lang in LANGUAGES}
 
     def reload(self) -> None:
         """Read every article again; a broken file is logged and skipped, never fatal."""
         with self._lock:
-            fingerprint = self.fingerprint()
-            self.provider = load_yaml(self.content_dir / "provider.yaml", {}) or {}
-            self.categories = load_yaml(self.content_dir / "categories.yaml", []) or []
-            by_lang: dict[str, dict[str, Article]] = {lang: {} for lang in LANGUAGES}
+            self._read_data()
+            by_path: dict[Path, Article] = {}
             errors: list[ContentError] = []
             for lang, path in self.files():
-                try:
-                    article = parse_article(path, lang)
-                except ContentError as exc:
-                    log.error("skipping article: %s", exc)
-                    errors.append(exc)
-                    continue
-                except OSError as exc:
-                    log.error("skipping article %s: %s", path, exc)
-                    errors.append(ContentError(path, 1, str(exc)))
-                    continue
-                if article.id in by_lang[lang]:
-                    other = by_lang[lang][article.id]
-                    exc = ContentError(path, 2, f"duplicate id {article.id!r} (also in {other.path.name})")
-                    log.error("skipping article: %s", exc)
-                    errors.append(exc)
-                    continue
-                article.store = self
-                by_lang[lang][article.id] = article
-            self.by_lang = by_lang
+                article = self._parse(path, lang, errors)
+                if article is not None:
+                    by_path[path] = article
+            self._by_path = by_path
             self.errors = errors
-            self._slugs = {
-                lang: {a.slug: a for a in arts.values()} for lang, arts in by_lang.items()
-            }
-            self._aliases = {
-                lang: {alias: a for a in arts.values() for alias in a.aliases} for lang, arts in by_lang.items()
-            }
-            # Sorted once per load, not per page view: listings and related() read it on every request.
-            self._by_title = {
-                lang: sorted(arts.values(), key=lambda a: a.title.lower()) for lang, arts in by_lang.items()
-            }
             self._related = {}
-            self._values = {lang: provider_values(self.provider, lang) for lang in LANGUAGES}
-            self._loaded_fingerprint = fingerprint
-            self._checked_at = time.monotonic()
-            self.version = fingerprint
+            self._finish()
+
+    def _parse(self, path: Path, lang: str, errors: list) -> Article | None:
+        try:
+            article = parse_article(path, lang)
+        except ContentError as exc:
+            log.error("skipping article: %s", exc)
+            errors.append(exc)
+            return None
+        except OSError as exc:
+            log.error("skipping article %s: %s", path, exc)
+            errors.append(ContentError(path, 1, str(exc)))
+            return None
+        article.store = self
+        if not self.renders.disabled:
+            del article.body  # read again from the file on demand (Article.__getattr__)
+        return article
+
+    def _finish(self) -> None:
+        """Derive the lookups from the parsed files: ids, slugs, aliases, listings, the version.
+
+        In memory only (no file is read): a single changed file costs milliseconds here even
+        with thousands of articles.
+        """
+        by_lang: dict[str, dict[str, Article]] = {lang: {} for lang in LANGUAGES}
+        errors = [e for e in self.errors if not getattr(e, "duplicate", False)]
+        for path in sorted(self._by_path):
+            article = self._by_path[path]
+            other = by_lang[article.lang].get(article.id)
+            if other is not None:
+                exc = ContentError(path, 2, f"duplicate id {article.id!r} (also in {other.path.name})")
+                exc.duplicate = True
+                log.error("skipping article: %s", exc)
+                errors.append(exc)
+                continue
+            by_lang[article.lang][article.id] = article
+        self.by_lang = by_lang
+        self.errors = errors
+        self._slugs = {lang: {a.slug: a for a in arts.values()} for lang, arts in by_lang.items()}
+        self._aliases = {
+            lang: {alias: a for a in arts.values() for alias in a.aliases} for lang, arts in by_lang.items()
+        }
+        # Sorted once per content version, not per page view: listings read them on every request.
+        self._by_title = {
+            lang: sorted(arts.values(), key=lambda a: a.title.lower()) for lang, arts in by_lang.items()
+        }
+        self._in_category = {}
+        for lang, ordered in self._by_title.items():
+            per_category: dict[str, list[Article]] = {}
+            for article in ordered:
+                if not article.draft:
+                    per_category.setdefault(article.category, []).append(article)
+            self._in_category[lang] = per_category
+        self._features = {
+            (a.lang, a.id): frozenset(a.tags) | frozenset(a.applies_to) for arts in by_lang.values() for a in arts.values()
+        }
+        digest = hashlib.sha256(self._data_digest.encode())
+        for lang in LANGUAGES:
+            for article in sorted(by_lang[lang].values(), key=lambda a: a.slug):
+                digest.update(f"{lang}/{article.slug}\0{article.digest}\n".encode())
+        self.version = digest.hexdigest()
+        # Rendered HTML depends on the provider facts and on the slugs links resolve to.
+        epoch = hashlib.sha256(self._data_digest.encode())
+        for lang in LANGUAGES:
+            for article_id, article in sorted(by_lang[lang].items()):
+                epoch.update(f"{lang}/{article_id}={article.slug}\n".encode())
+        if epoch.hexdigest() != self._render_epoch:
+            self._render_epoch = epoch.hexdigest()
+            self.renders.clear_memory()
+
+    def is_data_file(self, path: Path) -> bool:
+        return Path(path).name in DATA_FILES and Path(path).parent == self.content_dir
+
+    def article_path_lang(self, path: Path) -> str | None:
+        """Return the language of an article file path, or None when the path is not an article file."""
+        path = Path(path)
+        if path.suffix != ".md" or path.parent.parent != self.articles_dir or path.parent.name not in LANGUAGES:
+            return None
+        return path.parent.name
+
+    def apply_changes(self, paths) -> dict:
+        """Re-read just these files (changed, new or deleted); return what changed.
+
+        Returns {"reloaded": bool, "changed": [Article], "removed": [(lang, id)]}. A changed
+        data file (provider facts, categories, vocabulary) reloads everything, because every
+        article may render differently.
+        """
+        paths = {Path(p) for p in paths}
+        with self._lock:
+            if any(self.is_data_file(p) for p in paths):
+                before = {(a.lang, a.id) for arts in self.by_lang.values() for a in arts.values()}
+                self.reload()
+                after = {(a.lang, a.id) for arts in self.by_lang.values() for a in arts.values()}
+                return {"reloaded": True, "changed": [a for arts in self.by_lang.values() for a in arts.values()],
+                        "removed": sorted(before - after)}
+            old = {(a.lang, a.id): a for arts in self.by_lang.values() for a in arts.values()}
+            errors = [e for e in self.errors if Path(e.path) not in paths]
+            touched = False
+            for path in paths:
+                lang = self.article_path_lang(path)
+                if lang is None:
+                    continue
+                previous = self._by_path.get(path)
+                article = self._parse(path, lang, errors) if path.exists() else None
+                if previous is not None and article is not None and previous.digest == article.digest:
+                    continue  # touched, not changed
+                touched = True
+                if article is None:
+                    self._by_path.pop(path, None)
+                else:
+                    self._by_path[path] = article
+            self.errors = errors
+            if not touched:
+                return {"reloaded": False, "changed": [], "removed": []}
+            self._finish()
+            new = {(a.lang, a.id): a for arts in self.by_lang.values() for a in arts.values()}
+            changed = [a for key, a in new.items() if old.get(key) is not a]
+            removed = sorted(key for key in old if key not in new)
+            self._forget_related({(a.lang, a.id) for a in changed} | set(removed))
+            return {"reloaded": False, "changed": changed, "removed": removed}
 
     def refresh_if_changed(self) -> bool:
-        """Reload when the files changed, at most once per reload interval; return True on reload."""
-        if self.reload_interval is None:
-            return False
-        now = time.monotonic()
-        if now - self._checked_at < self.reload_interval:
-            return False
-        self._checked_at = now
-        if self.fingerprint() != self._loaded_fingerprint:
-            self.reload()
-            return True
-        return False
+        """Reload everything when the files changed; return True on reload.
+
+        Kept for scripts and tests: the running site learns of changes from the content
+        watcher (content_sync), which re-reads only the changed files.
+        """
+        before = self.version
+        self.reload()
+        return self.version != before
 
     # -- lookups -------------------------------------------------------------
 
@@ -388,7 +539,8 @@ class ArticleStore:
 
     def in_language(self, lang: str, include_drafts: bool = False) -> list[Article]:
         """Return the articles of one language sorted by title."""
-        return [a for a in self._by_title.get(lang, []) if include_drafts or not a.draft]
+        ordered = self._by_title.get(lang, [])
+        return list(ordered) if include_drafts else [a for a in ordered if not a.draft]
 
     def all_ids(self) -> set[str]:
         """Return every article id in any language."""
@@ -410,28 +562,53 @@ class ArticleStore:
         return next((c for c in self.categories if c.get("id") == category_id), None)
 
     def in_category(self, lang: str, category_id: str) -> list[Article]:
-        """Return the published articles of a category in one language, by title."""
-        return [a for a in self.in_language(lang) if a.category == category_id]
+        """Return the published articles of a category in one language, by title (computed once per version)."""
+        return self._in_category.get(lang, {}).get(category_id, [])
+
+    def category_counts(self, lang: str) -> dict[str, int]:
+        """Return {category id: number of published articles} in one language."""
+        return {c.get("id"): len(self.in_category(lang, c.get("id"))) for c in self.categories}
+
+    def _related_score(self, article: Article, other: Article) -> tuple:
+        mine = self._features.get((article.lang, article.id), frozenset()) - {"general"}
+        shared = len(mine & self._features.get((other.lang, other.id), frozenset()))
+        return (shared + (2 if other.category == article.category else 0), other.title)
 
     def related(self, article: Article, limit: int = 4) -> list[Article]:
         """Return other articles sharing the most tags, clients and the category."""
         # Scoring every article of the language costs more than the rest of the page once there
-        # are thousands, so it is done once per article and content load (reload() clears it).
+        # are thousands, so it is done once per article and content version; a changed article
+        # only drops the lists it could change (_forget_related).
         key = (article.lang, article.id, limit)
         cached = self._related.get(key)
-        if cached and cached[0] is article:
-            return cached[1]
-        mine = set(article.tags) | set(article.applies_to) - {"general"}
-
-        def score(other: Article) -> tuple:
-            shared = len(mine & (set(other.tags) | set(other.applies_to)))
-            return (shared + (2 if other.category == article.category else 0), other.title)
-
-        scored = [(score(a), a) for a in self.in_language(article.lang) if a.id != article.id]
+        if cached is not None and self.by_lang.get(article.lang, {}).get(article.id) is article:
+            return cached
+        scored = [(self._related_score(article, a), a) for a in self.in_language(article.lang) if a.id != article.id]
         scored.sort(key=lambda pair: pair[0], reverse=True)
         found = [a for points, a in scored if points[0] > 0][:limit]
-        self._related[key] = (article, found)
+        self._related[key] = found
         return found
+
+    def _forget_related(self, keys: set[tuple]) -> None:
+        """Drop the related lists a change of these articles can alter; keep the rest."""
+        current = {key: self.by_lang.get(key[0], {}).get(key[1]) for key in keys}
+        for cache_key, found in list(self._related.items()):
+            lang, article_id, limit = cache_key
+            if (lang, article_id) in keys or any((a.lang, a.id) in keys for a in found):
+                del self._related[cache_key]
+                continue
+            owner = self.by_lang.get(lang, {}).get(article_id)
+            if owner is None:
+                del self._related[cache_key]
+                continue
+            # A changed or new article may now outrank the last of this list.
+            worst = self._related_score(owner, found[-1]) if len(found) >= limit else (0, "")
+            for (other_lang, _), changed in current.items():
+                if changed is not None and other_lang == lang and changed.id != article_id and not changed.draft:
+                    score = self._related_score(owner, changed)
+                    if score[0] > 0 and score > worst:
+                        del self._related[cache_key]
+                        break
 
     def placeholder_values(self, lang: str) -> dict[str, str]:
         """Return the provider facts for one language."""
@@ -463,9 +640,56 @@ class ArticleStore:
 
     def render(self, article: Article) -> str:
         """Render an article's body: placeholders, links, markdown, sanitizing."""
-        text = self.fill_placeholders(article.body, article.lang)
-        text = self.resolve_links(text, article.lang)
-        return render_markdown(text)
+        return self.rendered(article)[0]
+
+    def rendered(self, article: Article) -> tuple[str, str, list[dict]]:
+        """Return (html, plain text, table of contents) of an article.
+
+        Looked up in a bounded in-memory LRU, then in the render cache on disk (keyed by the
+        exact markdown rendered), and only then rendered.
+        """
+        slot = (article.lang, article.id, article.path)
+        check = (article.digest, self._render_epoch)
+        found = self.renders.memory_get(slot)
+        if found is not None and found[0] == check:
+            return found[1]
+        text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang)
+        key = hashlib.sha256(f"{RENDER_CODE_VERSION}\0{text}".encode()).hexdigest()
+        stored = self.renders.load(key)
+        if stored is not None:
+            html, plain = stored
+            value = (html, plain, derive_rendering(html)[2])
+        else:
+            value = derive_rendering(render_markdown(text))
+            self.renders.store(key, value[0], value[1])
+        self.renders.memory_put(slot, check, value)
+        return value
+
+    def prerender(self, articles, processes: int = 1) -> int:
+        """Put the articles the render cache lacks into it, in parallel processes when there are many.
+
+        Returns how many were rendered. Without a render cache file there is nowhere to keep
+        them, and pages render on demand instead.
+        """
+        if self.renders.disabled:
+            return 0
+        todo = []
+        for article in articles:
+            text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang)
+            key = hashlib.sha256(f"{RENDER_CODE_VERSION}\0{text}".encode()).hexdigest()
+            if self.renders.load(key) is None:
+                todo.append((key, text))
+        if processes > 1 and len(todo) >= PARALLEL_RENDER_MIN:
+            # spawn, not fork: the parent runs threads (the content watcher), and a forked
+            # child could inherit a held lock.
+            with multiprocessing.get_context("spawn").Pool(processes) as pool:
+                for key, html, plain in pool.imap_unordered(_render_item, todo, chunksize=16):
+                    self.renders.store(key, html, plain)
+        else:
+            for item in todo:
+                key, html, plain = _render_item(item)
+                self.renders.store(key, html, plain)
+        return len(todo)
 
     def render_text(self, text: str, lang: str) -> str:
         """Render markdown that is not (yet) a stored article, the same way articles are rendered."""

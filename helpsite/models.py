@@ -191,6 +191,8 @@ class SearchEvent(db.Model):
     other_hits: Mapped[int] = mapped_column(Integer, default=0)
     clicked_article: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Made when the page is rendered (the row is written later, in the background): result links carry it.
+    token: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
 
 class ArticleFeedback(db.Model):

@@ -388,10 +388,13 @@ class SearchIndex:
         self.store = store or app.extensions["articles"]
         self.cache_size = int(app.config.get("SEARCH_CACHE_SIZE", 1024))
         self.heal_interval = float(app.config.get("SEARCH_HEAL_INTERVAL", 30))
+        self.build_processes = int(app.config.get("SEARCH_BUILD_PROCESSES", 0) or min(os.cpu_count() or 1, 4))
+        self.built_at_start = False
         self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
         app.extensions["search"] = self
         if app.config.get("SEARCH_BUILD_ON_START", True):
-            self.ensure_current()
+            # `flask search build` on an empty folder asks whether this already built it.
+            self.built_at_start = self.ensure_current()
 
     # -- building ------------------------------------------------------------
 
@@ -469,6 +472,9 @@ class SearchIndex:
         target.mkdir(parents=True)
         articles = {lang: self.store.in_language(lang, include_drafts=True) for lang in LANGUAGES}
         total, done = sum(len(a) for a in articles.values()), 0
+        # Markdown rendering is half of a cold build: render what the render cache lacks in
+        # parallel first (a rebuild with unchanged articles renders nothing).
+        self.store.prerender([a for arts in articles.values() for a in arts], processes=self.build_processes)
         for lang in LANGUAGES:
             folder = target / lang
             folder.mkdir()
@@ -517,6 +523,41 @@ class SearchIndex:
                 writer.update_document(**documents(article, self.vocabulary[lang], ix.schema["body"].analyzer))
             for article_id in removed:
                 writer.delete_by_term("id", article_id)
+
+    def apply_changes(self, changed: list[Article], removed: list[tuple[str, str]]) -> dict:
+        """Bring just these articles in step in the live index; return what was written.
+
+        What the content watcher calls: the cost follows the number of changed files, not
+        the number of articles. Each worker's watcher sees the same change; the first one
+        writes it, the others find the indexed digest equal and write nothing.
+        """
+        with self._build_lock():
+            try:
+                meta = json.loads((self.current_link / "meta.json").read_text())
+            except (OSError, ValueError):
+                meta = {}
+            if meta.get("base") != self.base_fingerprint():
+                self.build(locked=True)
+                return {"rebuilt": True, "updated": 0, "removed": 0}
+            self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
+            updated = gone = 0
+            for lang in LANGUAGES:
+                mine = [a for a in changed if a.lang == lang]
+                ids = [article_id for removed_lang, article_id in removed if removed_lang == lang]
+                if not mine and not ids:
+                    continue
+                ix = whoosh_index.open_dir(str(self.current_link / lang))
+                with ix.searcher() as searcher:
+                    mine = [a for a in mine
+                            if (searcher.document(id=a.id) or {}).get("digest") != document_digest(a)]
+                    ids = [i for i in ids if searcher.document_number(id=i) is not None]
+                self._apply(lang, mine, ids)
+                updated, gone = updated + len(mine), gone + len(ids)
+            fingerprint = self.fingerprint()
+            if fingerprint != meta.get("fingerprint"):
+                total = sum(len(self.store.in_language(lang, include_drafts=True)) for lang in LANGUAGES)
+                self._write_meta(self.current_link.resolve(), **{**meta, "fingerprint": fingerprint, "articles": total})
+            return {"rebuilt": False, "updated": updated, "removed": gone}
 
     def indexed_digests(self, lang: str) -> dict[str, str | None]:
         """Return {article id: digest} of what the live index holds for one language."""

@@ -59,6 +59,9 @@ def make_app(tmp_path, shared_index_dir):
 
     yield factory
     for app in made:
+        for name in ("content_sync", "analytics_writer"):  # background threads end with their test
+            if app.extensions.get(name) is not None:
+                app.extensions[name].stop()
         with app.app_context():
             if db.engine.dialect.name == "postgresql":
                 db.session.remove()

@@ -357,13 +357,18 @@ def answer_feedback(page, lang):
 
 
 def feedback_refused(page, lang):
-    # A form without its CSRF token (an expired session) is refused with the form shown again.
-    page.evaluate("() => document.querySelector('#feedback input[name=csrf_token]').remove()")
-    page.locator("#feedback summary").click()
-    page.locator("#feedback-comment").fill("Het stuk over poorten is onduidelijk.")
-    page.locator("#feedback button[value=no]").click()
+    # An answer posted by another site's page (the browser says so in Origin and Sec-Fetch-Site)
+    # is refused, with the form and the comment shown again.
+    target = page.evaluate("() => document.querySelector('#feedback form').action")
+    other_site = (f'<!doctype html><title>x</title><form method="post" action="{target}">'
+                  '<input name="comment" value="Het stuk over poorten is onduidelijk.">'
+                  '<button name="helpful" value="no">x</button></form>')
+    page.route("http://other-site.test/**", lambda route: route.fulfill(content_type="text/html", body=other_site))
+    page.goto("http://other-site.test/")
+    page.locator("button").click()
     page.wait_for_load_state()
     expect(page.locator("#feedback .notice-error")).to_be_visible()
+    expect(page.locator("#feedback-comment")).to_have_value("Het stuk over poorten is onduidelijk.")
 
 
 def ask_with_errors(page, lang):

@@ -4,6 +4,7 @@ import datetime as dt
 import io
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -389,18 +390,52 @@ def test_drafts_are_visible_to_editors_only(make_app, content_copy, tmp_path, us
 
 # -- "Was this helpful?" --------------------------------------------------------------------
 
+SAME_SITE = {"Origin": "http://help.test"}  # what a browser sends with a form of this site
+
+
 def test_every_article_asks_was_this_helpful(client):
     for path in ("/nl/artikel/e-mailinstellingen", "/en/article/ftp-settings"):
-        page = client.get(path).get_data(as_text=True)
-        assert 'id="feedback"' in page and 'name="csrf_token"' in page
-        assert 'name="helpful" value="yes"' in page and 'maxlength="2000"' in page
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert 'id="feedback"' in page and 'name="helpful" value="yes"' in page and 'maxlength="2000"' in page
+        # No token and no session: the page is the same for every anonymous reader, so it can be cached.
+        assert 'name="csrf_token"' not in page
 
 
-def feedback_post(client, path, **data):
-    """Answer "Was this helpful?" through the form on an article page."""
+def feedback_post(client, path, headers=SAME_SITE, **data):
+    """Answer "Was this helpful?" through the form on an article page, as a browser on this site does."""
     page = client.get(path).get_data(as_text=True)
     target = re.search(r'action="(/(?:nl|en)/[a-z-]+-feedback/[a-z0-9-]+)"', page).group(1)
-    return client.post(target, data={"csrf_token": csrf_token(client.get(path)), **data})
+    return client.post(target, data=data, headers=headers)
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # a request that does not say where it comes from
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "https://evil.example/help.test/en/article/ftp-settings"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://help.test"},  # the browser's own word wins
+    {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site for us
+    {"Origin": "http://help.test.evil.example"},
+])
+def test_feedback_from_another_site_is_refused_and_the_comment_kept(app, client, headers):
+    response = feedback_post(client, "/en/article/ftp-settings", headers=headers, helpful="no", comment="Port 21?")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "was not sent from our site" in page and "Port 21?" in page
+    with app.app_context():
+        assert db.session.query(ArticleFeedback).count() == 0
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://help.test"},
+    {"Referer": "http://help.test/en/article/ftp-settings"},  # a browser that sends no Origin
+    {"Sec-Fetch-Site": "same-origin"},
+])
+def test_feedback_from_this_site_is_accepted(app, client, headers):
+    assert feedback_post(client, "/en/article/ftp-settings", headers=headers, helpful="yes").status_code == 303
+    with app.app_context():
+        assert db.session.query(ArticleFeedback).count() == 1
 
 
 def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client):
@@ -415,8 +450,7 @@ def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client
         assert [(f.article_id, f.lang, f.helpful, f.comment) for f in stored] == [
             ("email-settings", "nl", False, "Mist DKIM")]
     # A second answer for the same article from the same browser is thanked but not counted twice.
-    token = csrf_token(client.get("/en/article/ftp-settings"))
-    client.post("/nl/artikel-feedback/email-settings", data={"csrf_token": token, "helpful": "yes"})
+    client.post("/nl/artikel-feedback/email-settings", data={"helpful": "yes"}, headers=SAME_SITE)
     # English readers are thanked in English.
     response = feedback_post(client, "/en/article/ftp-settings", helpful="yes")
     assert response.headers["Location"].endswith("/en/article/ftp-settings#feedback")
@@ -426,17 +460,16 @@ def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client
         assert db.session.query(ArticleFeedback).count() == 2
 
 
-def test_feedback_refuses_missing_csrf_bad_values_and_long_comments(app, client):
+def test_feedback_refuses_cross_site_bad_values_and_long_comments(app, client):
     assert client.post("/en/article-feedback/ftp-settings", data={"helpful": "yes"}).status_code == 400
-    token = csrf_token(client.get("/en/article/ftp-settings"))
-    too_long = client.post("/en/article-feedback/ftp-settings",
-                           data={"csrf_token": token, "helpful": "no", "comment": "x" * 2001})
+    too_long = client.post("/en/article-feedback/ftp-settings", headers=SAME_SITE,
+                           data={"helpful": "no", "comment": "x" * 2001})
     assert too_long.status_code == 400
     assert "Use at most 2000 characters." in too_long.get_data(as_text=True)
     assert "x" * 2001 in too_long.get_data(as_text=True)  # the comment is kept for the reader to shorten
-    odd = client.post("/en/article-feedback/ftp-settings", data={"csrf_token": token, "helpful": "maybe"})
+    odd = client.post("/en/article-feedback/ftp-settings", data={"helpful": "maybe"}, headers=SAME_SITE)
     assert odd.status_code == 400 and "Choose Yes or No." in odd.get_data(as_text=True)
-    unknown = client.post("/en/article-feedback/no-such-article", data={"csrf_token": token, "helpful": "yes"})
+    unknown = client.post("/en/article-feedback/no-such-article", data={"helpful": "yes"}, headers=SAME_SITE)
     assert unknown.status_code == 404
     assert client.get("/en/article-feedback/ftp-settings").status_code == 302  # GET goes back to the article
     with app.app_context():
@@ -449,9 +482,7 @@ def test_feedback_is_rate_limited(make_app):
     for slug, article_id in (("ftp-settings", "ftp-settings"), ("email-settings", "email-settings"),
                              ("request-epp-code", "request-epp-code")):
         client = app.test_client()  # a fresh browser each time: only the address limit applies
-        token = csrf_token(client.get(f"/en/article/{slug}"))
-        statuses.append(client.post(f"/en/article-feedback/{article_id}",
-                                    data={"csrf_token": token, "helpful": "yes"}).status_code)
+        statuses.append(feedback_post(client, f"/en/article/{slug}", helpful="yes").status_code)
     assert statuses == [303, 303, 429]
     with app.app_context():
         assert db.session.query(ArticleFeedback).count() == 2
@@ -461,7 +492,7 @@ def test_feedback_is_rate_limited(make_app):
 
 def test_result_links_carry_the_search_and_the_click_is_recorded(app, client, users):
     page = client.get("/en/search?q=filezilla").get_data(as_text=True)
-    links = re.findall(r'href="(/en/article/[a-z0-9-]+)\?from_search=(\d+)"', page)
+    links = re.findall(r'href="(/en/article/[a-z0-9-]+)\?from_search=([A-Za-z0-9_-]{16})"', page)
     assert links, "result links carry the search event"
     path, event_id = links[0]
     response = client.get(f"{path}?from_search={event_id}")
@@ -469,13 +500,13 @@ def test_result_links_carry_the_search_and_the_click_is_recorded(app, client, us
     article = client.get(path).get_data(as_text=True)
     assert f'<link rel="canonical" href="http://help.test{path}">' in article
     with app.app_context():
-        event = db.session.get(SearchEvent, int(event_id))
+        event = db.session.scalars(db.select(SearchEvent).where(SearchEvent.token == event_id)).one()
         opened = client.application.extensions["articles"].by_slug("en", path.rsplit("/", 1)[1])
         assert event.clicked_article == opened.id
         first = event.clicked_article
     client.get(f"{links[-1][0]}?from_search={event_id}")  # a second result opened later: the first counts
     with app.app_context():
-        assert db.session.get(SearchEvent, int(event_id)).clicked_article == first
+        assert db.session.scalars(db.select(SearchEvent).where(SearchEvent.token == event_id)).one().clicked_article == first
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "99999999999999999999999", "", "1e3", "999999"])
@@ -504,7 +535,7 @@ def test_old_search_links_do_not_count_as_clicks(app):
 def test_unclicked_searches_show_on_the_dashboard(app, client, users):
     client.get("/en/search?q=filezilla")
     page = client.get("/en/search?q=outlook").get_data(as_text=True)
-    event_id = re.search(r"from_search=(\d+)", page).group(1)
+    event_id = re.search(r"from_search=([A-Za-z0-9_-]+)", page).group(1)
     path = re.search(r'href="(/en/article/[a-z0-9-]+)\?from_search', page).group(1)
     client.get(f"{path}?from_search={event_id}")
     login(client, users["editor"], lang="en")
@@ -515,9 +546,20 @@ def test_unclicked_searches_show_on_the_dashboard(app, client, users):
 
 # -- the search index follows the content -----------------------------------------------------------
 
-def test_a_new_article_is_found_after_a_refresh_without_a_rebuild(make_app, content_copy, tmp_path):
+def wait_for(condition, timeout=10.0):
+    """Wait until condition() is true: the content watcher applies changes in its own thread."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_new_article_is_found_without_a_rebuild_and_without_a_request(make_app, content_copy, tmp_path):
     index_dir = tmp_path / "sync-index"
     app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(index_dir), CONTENT_RELOAD_INTERVAL=0)
+    watcher = app.extensions["content_sync"]
     client = app.test_client()
     build = os.readlink(index_dir / "current")
     builds = sorted(p.name for p in index_dir.glob("build-*"))
@@ -525,20 +567,21 @@ def test_a_new_article_is_found_after_a_refresh_without_a_rebuild(make_app, cont
 
     new = content_copy / "articles/en/quokka-mail.md"
     new.write_text(article_text(article_id="quokka-mail", title="Quokka mail setup", body="The quokka way."))
-    page = client.get("/en/search?q=quokka").get_data(as_text=True)
-    assert "Quokka mail setup" in page
+    # The watcher thread picks the change up on its own: no request is needed (or made) for it.
+    assert wait_for(lambda: watcher.applied >= 1)
+    assert watcher.last["changed"] == 1 and watcher.last["index"]["updated"] == 1
+    assert "Quokka mail setup" in client.get("/en/search?q=quokka").get_data(as_text=True)
     assert os.readlink(index_dir / "current") == build  # updated in place: no new build
     assert sorted(p.name for p in index_dir.glob("build-*")) == builds
 
-    # A changed article is re-indexed, a removed one disappears.
+    # A changed article is re-indexed (even at the same size and file time), a removed one disappears.
     new.write_text(article_text(article_id="quokka-mail", title="Wombat mail setup", body="The wombat way."))
-    # Same size, and possibly the same clock tick: move the modification time on as a later save would.
-    stat = new.stat()
-    os.utime(new, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
-    assert "Wombat mail setup" in client.get("/en/search?q=wombat").get_data(as_text=True)
+    assert wait_for(lambda: "Wombat mail setup" in client.get("/en/search?q=wombat").get_data(as_text=True))
     assert "Quokka mail setup" not in client.get("/en/search?q=quokka").get_data(as_text=True)
+    assert "Wombat mail setup" in client.get("/en/article/quokka-mail").get_data(as_text=True)
     new.unlink()
-    assert "Wombat mail setup" not in client.get("/en/search?q=wombat").get_data(as_text=True)
+    assert wait_for(lambda: "Wombat mail setup" not in client.get("/en/search?q=wombat").get_data(as_text=True))
+    assert client.get("/en/article/quokka-mail").status_code == 404
     assert os.readlink(index_dir / "current") == build
 
     # The index records what it holds: a restart finds it current and does not rebuild.
@@ -547,14 +590,32 @@ def test_a_new_article_is_found_after_a_refresh_without_a_rebuild(make_app, cont
     assert os.readlink(index_dir / "current") == build
 
 
+def test_a_change_reads_only_the_changed_file(make_app, content_copy, tmp_path, monkeypatch):
+    app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(tmp_path / "ix"))
+    store = app.extensions["articles"]
+    read = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or original(self))
+    changed = content_copy / "articles/en/email-settings.md"
+    changed.write_text(changed.read_text().replace("\n---\n", "\n---\nA new first line.\n", 1))
+    result = store.apply_changes([changed])
+    assert [a.id for a in result["changed"]] == ["email-settings"] and not result["reloaded"]
+    assert read == ["email-settings.md"]
+    read.clear()
+    with app.app_context():
+        assert app.extensions["search"].apply_changes(result["changed"], result["removed"])["updated"] == 1
+    # The index compares stored digests, not bodies: only the changed article is read (to render it).
+    assert {name for name in read if name.endswith(".md")} <= {"email-settings.md"}
+
+
 def test_a_changed_provider_file_rebuilds_the_index(make_app, content_copy, tmp_path):
     index_dir = tmp_path / "rebuild-index"
     app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(index_dir), CONTENT_RELOAD_INTERVAL=0)
     build = os.readlink(index_dir / "current")
     provider = content_copy / "provider.yaml"
     provider.write_text(provider.read_text() + "\nnew_fact: \"narwhal\"\n")
-    app.test_client().get("/en/")
-    assert os.readlink(index_dir / "current") != build
+    assert wait_for(lambda: os.readlink(index_dir / "current") != build)
+    assert wait_for(lambda: app.extensions["content_sync"].applied >= 1)
     with app.app_context():
         index = app.extensions["search"]
         assert index.sync() == {"rebuilt": False, "updated": 0, "removed": 0}  # now in step
@@ -569,3 +630,27 @@ def test_sync_only_touches_changed_articles(make_app, content_copy, tmp_path):
     assert index.sync() == {"rebuilt": False, "updated": 1, "removed": 0}
     assert index.sync() == {"rebuilt": False, "updated": 0, "removed": 0}
     assert "nieuw-artikel" in index.indexed_digests("nl")
+
+
+def test_searches_and_clicks_are_written_in_the_background_and_at_exit(make_app):
+    app = make_app(ANALYTICS_IN_BACKGROUND=True, ANALYTICS_FLUSH_SECONDS=0.05)
+    writer = app.extensions["analytics_writer"]
+    client = app.test_client(use_cookies=False)  # anonymous: the second page comes from the page cache
+    pages = [client.get("/en/search?q=filezilla").get_data(as_text=True) for _ in range(2)]
+    tokens = [re.search(r"from_search=([A-Za-z0-9_-]+)", page).group(1) for page in pages]
+    assert tokens[0] != tokens[1]  # each reader's copy of a cached page counts on its own
+    path = re.search(r'href="(/en/article/[a-z0-9-]+)\?from_search', pages[1]).group(1)
+    assert client.get(f"{path}?from_search={tokens[1]}").status_code == 303
+    assert wait_for(lambda: writer.written >= 3)
+    with app.app_context():
+        events = {e.token: e for e in db.session.scalars(db.select(SearchEvent))}
+        assert set(events) == set(tokens)
+        assert events[tokens[1]].clicked_article and events[tokens[0]].clicked_article is None
+    # What is still queued at a normal exit is written, not lost.
+    writer._stopped.set()  # the thread stops flushing: only stop() can write now
+    writer._thread.join(timeout=5)
+    client.get("/en/search?q=outlook")
+    writer._stopped.clear()
+    writer.stop()
+    with app.app_context():
+        assert db.session.query(SearchEvent).count() == 3

@@ -562,3 +562,40 @@ def test_every_page_type_sends_the_security_headers(client):
     for url in ("/nl/", "/en/category/email", "/nl/artikel/e-mail-instellen-outlook", "/en/search?q=ftp",
                 "/sitemap.xml", "/robots.txt", "/nl/artikel/bestaat-niet", "/api/search?q=ftp&lang=en"):
         assert_security_headers(client.get(url))
+
+
+# -- the page cache for anonymous readers -------------------------------------------------------
+
+def test_anonymous_pages_come_from_the_page_cache_per_content_version(make_app, content_copy, tmp_path):
+    app = make_app(CONTENT_DIR=str(content_copy), SEARCH_INDEX_DIR=str(tmp_path / "ix"))
+    cache, store = app.extensions["page_cache"], app.extensions["articles"]
+    client = app.test_client(use_cookies=False)
+    first = client.get("/en/article/ftp-settings").get_data()
+    hits = cache.hits
+    assert client.get("/en/article/ftp-settings").get_data() == first and cache.hits == hits + 1
+    assert client.get("/en/").status_code == 200 and client.get("/en/").status_code == 200
+    assert cache.hits == hits + 2
+    # Another query string is another page.
+    assert client.get("/en/article/ftp-settings?address=info@example.com").get_data() != first
+    # A changed article is a new content version: the next reader gets the new text.
+    path = next(a.path for a in store.in_language("en") if a.id == "ftp-settings")
+    path.write_text(path.read_text().replace("\n---\n", "\n---\nPagecache-marker-zebra.\n", 1))
+    store.apply_changes([path])
+    assert b"Pagecache-marker-zebra" in client.get("/en/article/ftp-settings").get_data()
+
+
+def test_logged_in_readers_and_answered_feedback_are_never_served_from_the_cache(app, users):
+    from conftest import login
+
+    anonymous = app.test_client()
+    anonymous.get("/en/article/ftp-settings")
+    anonymous.get("/en/article/ftp-settings")  # cached now
+    customer = app.test_client()
+    login(customer, users["customer"], lang="en")
+    page = customer.get("/en/article/ftp-settings").get_data(as_text=True)
+    assert "Log out" in page and "Log in" not in page.split("</nav>")[0]
+    assert "Log out" not in anonymous.get("/en/article/ftp-settings").get_data(as_text=True)
+    answered = app.test_client()
+    answered.post("/en/article-feedback/ftp-settings", data={"helpful": "yes"}, headers={"Origin": "http://help.test"})
+    assert "Thank you for your answer" in answered.get("/en/article/ftp-settings").get_data(as_text=True)
+    assert "Thank you for your answer" not in anonymous.get("/en/article/ftp-settings").get_data(as_text=True)

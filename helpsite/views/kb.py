@@ -1,5 +1,7 @@
 """The knowledge base pages: home, categories, articles, search, permalinks, sitemap."""
 
+from functools import wraps
+
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -7,7 +9,7 @@ from flask_login import current_user
 from ..extensions import articles, limiter, search_index
 from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
 from ..search import QueryError
-from .. import analytics
+from .. import analytics, page_cache
 from .autoconfig import personal_guide
 
 bp = Blueprint("kb", __name__)
@@ -38,6 +40,30 @@ def article_alternates(article_id: str, shown) -> dict[str, str]:
     return alternates
 
 
+def cached_page(view):
+    """Serve the page from the page cache for anonymous readers; fill the cache on a miss.
+
+    The key is the content version and the full URL (host, language path and query string):
+    nothing else changes what an anonymous reader sees on these pages.
+    """
+
+    @wraps(view)
+    def cached(*args, **kwargs):
+        cache = page_cache.cache_for_app()
+        if cache is None or not page_cache.reader_is_anonymous():
+            return view(*args, **kwargs)
+        key = (articles.version, request.url)
+        page = cache.get(key)
+        if page is not None:
+            return Response(page.body, status=page.status, mimetype=page.mimetype)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.is_streamed and page_cache.reader_is_anonymous():
+            cache.put(key, page_cache.Page(response.get_data(), 200, response.mimetype))
+        return response
+
+    return cached
+
+
 @bp.route("/")
 def root():
     """Send the visitor to the home page in their language."""
@@ -45,15 +71,17 @@ def root():
 
 
 @localized_route(bp, {"nl": "/", "en": "/"})
+@cached_page
 def home():
     """Show the search box and the categories."""
     lang = g.lang
-    counts = {c["id"]: len(articles.in_category(lang, c["id"])) for c in articles.categories}
+    counts = articles.category_counts(lang)
     popular = [a for a in (articles.get(lang, i) for i in current_app.config.get("HOME_POPULAR", ())) if a]
     return render_template("kb/home.html", categories=articles.categories, counts=counts, popular=popular)
 
 
 @localized_route(bp, {"nl": "/categorie/<category_id>", "en": "/category/<category_id>"})
+@cached_page
 def category(category_id):
     """List the articles of one category."""
     found = articles.category(category_id)
@@ -67,13 +95,14 @@ def category(category_id):
 
 
 @localized_route(bp, {"nl": "/artikel/<slug>", "en": "/article/<slug>"})
+@cached_page
 def article(slug):
     """Show one article, or the other language's version with a notice when it is untranslated."""
     lang = g.lang
     if "from_search" in request.args:  # a search result was opened: count it, then show the plain URL
         opened = articles.by_slug(lang, slug)
         if opened is not None:
-            analytics.record_click(request.args["from_search"], opened.id)
+            analytics.queue_click(request.args["from_search"], opened.id)
         return redirect(url_for("kb.article", lang=lang, slug=slug), code=303)
     drafts = sees_drafts()
     found = articles.by_slug(lang, slug)
@@ -116,32 +145,58 @@ def permalink(article_id):
     return redirect(target, code=302)
 
 
+# Stands for the search event's token in a cached search page; each reader's copy gets its own.
+EVENT_MARKER = "searchEventTokenMarker"
+
+
 @localized_route(bp, {"nl": "/zoeken", "en": "/search"})
 @limiter.limit(lambda: current_app.config["SEARCH_PAGE_RATE_LIMIT"])  # each search writes an analytics row
 def search():
-    """Search the articles; offer the other language's results when this one has none."""
+    """Search the articles; offer the other language's results when this one has none.
+
+    For anonymous readers the page comes from the page cache; the search is still counted
+    for the editors, each time, with its own token in the result links.
+    """
+    cache = page_cache.cache_for_app()
+    key = (articles.version, request.url) if cache is not None and page_cache.reader_is_anonymous() else None
+    page = cache.get(key) if key else None
+    if page is not None:
+        return Response(finish_search_page(page.body, page.extra), status=page.status, mimetype=page.mimetype)
     lang = g.lang
     text = request.args.get("q", "")
     category_id = request.args.get("category") or None
     if category_id and articles.category(category_id) is None:
         category_id = None
-    results = other_results = error = search_event = None
+    results = other_results = error = event = None
     if text.strip():
         try:
             results = search_index.search(text, lang, limit=20, category=category_id, include_drafts=sees_drafts())
             if not results.hits and not results.common_only:
                 other_results = search_index.search(text, other_language(lang), limit=10, category=category_id)
-            search_event = analytics.record_search(results.query, lang, len(results.hits),
-                                                   len(other_results.hits) if other_results else 0)
+            event = {"query": results.query, "lang": lang, "hits": len(results.hits),
+                     "other": len(other_results.hits) if other_results else 0}
         except QueryError as exc:
             error = QUERY_ERRORS[str(exc)]()
         except FileNotFoundError:
             error = _("Search is being prepared. Please try again in a minute, or browse the categories.")
             current_app.logger.error("search index missing")
-    status = 200
-    return render_template("kb/search.html", q=text, results=results, other_results=other_results,
+    html = render_template("kb/search.html", q=text, results=results, other_results=other_results,
                            error=error, category_id=category_id, categories=articles.categories,
-                           search_event=search_event), status
+                           search_event=EVENT_MARKER if event else None)
+    body = html.encode()
+    extra = {"event": event}
+    if key and error is None and page_cache.reader_is_anonymous():
+        cache.put(key, page_cache.Page(body, 200, "text/html", extra))
+    return Response(finish_search_page(body, extra), mimetype="text/html")
+
+
+def finish_search_page(body: bytes, extra: dict) -> bytes:
+    """Count the search (in the background) and put its token into the result links."""
+    event = extra.get("event")
+    if not event:
+        return body
+    token = analytics.queue_search(event["query"], event["lang"], event["hits"], event["other"])
+    return body.replace(EVENT_MARKER.encode(), token.encode())
 
 
 @bp.route("/sitemap.xml")
