@@ -117,10 +117,84 @@ def _strip_tags(html: str) -> str:
     return htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).strip()
 
 
+LIST_MARKER = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def normalise_lists(text: str) -> str:
+    """Re-indent nested lists as authors write them (CommonMark) to what Python-Markdown needs.
+
+    CommonMark nests a line under a list item when it is indented to the item's text: 2 spaces
+    under "- ", 3 under "1. ". Python-Markdown only nests at 4 spaces, and a list that follows a
+    line of text without a blank line stays part of that paragraph, so both collapse into one
+    run-on line. The maintained mdx_truly_sane_lists extension was tried: it fixes one nesting
+    width (2 or 3) and collapses the other widths, so this rewrites the lines instead.
+    """
+    out: list[str] = []
+    stack: list[tuple[int, int]] = []  # per open list item: (marker column, text column)
+    previous_blank, in_fence = True, False
+    # Text of an item that began after a blank line: Python-Markdown reads it as one indented
+    # block and swallows a following item into it unless a blank line separates them.
+    in_item_paragraph = False
+    for line in text.split("\n"):
+        expanded = line.expandtabs(4)
+        if FENCE.match(expanded) and not stack:
+            in_fence = not in_fence
+        if in_fence or (FENCE.match(expanded) and not stack):
+            out.append(line)
+            previous_blank = False
+            continue
+        if not expanded.strip():
+            out.append(line)
+            previous_blank = True
+            continue
+        indent = len(expanded) - len(expanded.lstrip(" "))
+        marker = LIST_MARKER.match(expanded)
+        if marker and (stack or indent < 4):
+            in_list = bool(stack)
+            while stack and indent < stack[-1][1]:
+                stack.pop()
+            if not previous_blank and out and (not in_list or in_item_paragraph):
+                # A list may interrupt a paragraph in CommonMark; Python-Markdown needs a blank line.
+                out.append("")
+            in_item_paragraph = False
+            spaces = len(marker.group(3)) if marker.group(3) else 1
+            spaces = 1 if spaces > 4 else spaces  # five spaces or more: an indented code block in the item
+            stack.append((indent, indent + len(marker.group(2)) + spaces))
+            rest = expanded[indent + len(marker.group(2)):].lstrip(" ")
+            out.append(" " * 4 * (len(stack) - 1) + marker.group(2) + " " + rest)
+        elif stack and previous_blank and indent < stack[-1][1]:
+            while stack and indent < stack[-1][1]:
+                stack.pop()
+            out.append(self_indent(expanded, stack) if stack else line)
+            in_item_paragraph = bool(stack)
+        elif stack and indent >= stack[-1][1]:
+            out.append(self_indent(expanded, stack))
+            in_item_paragraph = in_item_paragraph or previous_blank
+        else:
+            out.append(line)  # a lazy continuation line, or no list at all: as written
+        previous_blank = False
+    return "\n".join(out)
+
+
+COLLAPSED_LIST = re.compile(r"<(p|li)>((?:(?!</?(?:p|li|ul|ol)>).)*?)\n[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(.{1,60})", re.S)
+
+
+def collapsed_lists(html: str) -> list[str]:
+    """Return the start of every list item that rendered as text of a paragraph or item above it."""
+    return [re.sub(r"<[^>]+>", "", match.group(3)).split("\n")[0].strip() for match in COLLAPSED_LIST.finditer(html)]
+
+
+def self_indent(line: str, stack: list[tuple[int, int]]) -> str:
+    """Return a line that belongs to the innermost open item, indented 4 spaces per list level."""
+    extra = line[stack[-1][1]:] if line[: stack[-1][1]].strip() == "" else line.lstrip(" ")
+    return " " * 4 * len(stack) + extra
+
+
 def render_markdown(text: str) -> str:
     """Render markdown to sanitized HTML with stable heading anchors."""
     html = markdown.markdown(
-        text,
+        normalise_lists(text),
         extensions=["tables", "attr_list", "sane_lists", "fenced_code", "toc"],
         extension_configs={"toc": {"permalink": False}},
         output_format="html",
@@ -532,7 +606,19 @@ def check_article(article: Article, store: ArticleStore) -> list[ContentError]:
                 problem(lineno, f"image {match.group(2)!r} has no alt text")
         if RAW_HTML.search(line) and not line.lstrip().startswith(("    ", "```")):
             problem(lineno, "raw HTML is not allowed (it is removed when the page is rendered)")
+    for text in collapsed_lists(store.render(article)):
+        problem(_line_of(article, text), f"a list item ({text[:40]!r}) is shown as part of the text above it, "
+                "not as a list: indent a nested item under the text of its parent item, with a blank line before the list")
     return problems
+
+
+def _line_of(article: Article, rendered_text: str) -> int:
+    """Return the line of the article file that starts a list item with this rendered text (or the body's first)."""
+    words = re.sub(r"[*_`]", "", rendered_text)[:20]
+    for offset, line in enumerate(article.body.split("\n")):
+        if LIST_MARKER.match(line.lstrip(" >")) and words and words in re.sub(r"[*_`]", "", line):
+            return article.body_line + offset
+    return article.body_line
 
 
 def check_article_text(raw: bytes, lang: str, slug: str, store: ArticleStore) -> tuple[Article | None, list[ContentError]]:

@@ -296,6 +296,9 @@ def test_preview_findings_match_the_content_check(editor_client):
     assert "missing front matter field(s): title, summary, category, tags, applies_to, updated" in page
     page = post_preview(client, text=article_text(body="<div onclick='x()'>raw</div>")).get_data(as_text=True)
     assert "raw HTML is not allowed" in page
+    # A list that would collapse into the line above it.
+    page = post_preview(client, text=article_text(body="> Fill in:\n> - **Host:** x\n")).get_data(as_text=True)
+    assert "is shown as part of the text above it" in page
 
 
 def test_preview_sanitizes_hostile_markdown(editor_client):
