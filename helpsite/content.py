@@ -199,7 +199,46 @@ def render_markdown(text: str) -> str:
         extension_configs={"toc": {"permalink": False}},
         output_format="html",
     )
-    return sanitize_html(html)
+    return label_table_cells(sanitize_html(html))
+
+
+TABLE = re.compile(r"<table\b.*?</table>", re.S)
+ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)
+CELL = re.compile(r"<(td|th)\b([^>]*)>(.*?)</\1>", re.S)
+
+
+def label_table_cells(html: str) -> str:
+    """Give every body cell of a table its column's heading as data-label.
+
+    On a phone a table of settings is shown as one card per row (site.css), each value under
+    its heading, instead of a table so narrow that host names and ports break mid-word.
+    """
+
+    def label_table(table: re.Match) -> str:
+        text = table.group(0)
+        head_end = text.find("</thead>")
+        if head_end == -1:
+            return text
+        head_row = ROW.search(text[:head_end])
+        if not head_row:
+            return text
+        labels = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell.group(3))).strip().replace('"', "&quot;")
+                  for cell in CELL.finditer(head_row.group(1))]
+
+        def label_row(row: re.Match) -> str:
+            cells = iter(labels)
+
+            def label_cell(cell: re.Match) -> str:
+                label = next(cells, "")
+                if not label or "data-label" in cell.group(2):
+                    return cell.group(0)
+                return f'<{cell.group(1)}{cell.group(2)} data-label="{label}">{cell.group(3)}</{cell.group(1)}>'
+
+            return CELL.sub(label_cell, row.group(0))
+
+        return text[:head_end] + ROW.sub(label_row, text[head_end:])
+
+    return TABLE.sub(label_table, html)
 
 
 def sanitize_html(html: str) -> str:

@@ -6,6 +6,7 @@ from flask import current_app, request, url_for
 from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
+from ..content import label_table_cells
 from ..extensions import articles
 from ..i18n import LOCALIZED_ENDPOINTS, current_language
 
@@ -51,3 +52,5 @@ def register_filters(app):
     """Add the template filters for dates and message bodies."""
     app.add_template_filter(format_due, "format_due")
     app.add_template_filter(linkify, "linkify_permalinks")
+    # Data tables become one card per row on a phone, each value under its column's heading.
+    app.add_template_filter(lambda html: Markup(label_table_cells(str(html))), "label_cells")
