@@ -237,8 +237,15 @@ def test_tables_are_rendered():
         "| Instelling | Waarde |\n| --- | --- |\n| Server | mail.voorbeeld.nl |\n| Poort | 993 |\n")
     assert "<table>" in html
     assert "<th>Instelling</th>" in html
-    assert "<td>mail.voorbeeld.nl</td>" in html
+    # Each cell carries its column's heading: on a phone the row is a card with the value under it.
+    assert '<td data-label="Waarde">mail.voorbeeld.nl</td>' in html
     assert html.count("<tr>") == 3
+
+
+def test_table_labels_are_escaped_and_only_from_the_head():
+    html = render_markdown('| A "quoted" <b>head</b> | B |\n| --- | --- |\n| x | y |\n')
+    assert '<td data-label="A &quot;quoted&quot; head">x</td>' in html
+    assert render_markdown("| x | y |\n") == "<p>| x | y |</p>"
 
 
 def test_the_table_of_contents_lists_the_second_level_headings(app):
