@@ -18,7 +18,7 @@ ACCESS = {
     "kb.permalink": PUBLIC, "kb.search": PUBLIC, "kb.sitemap": PUBLIC, "kb.robots": PUBLIC,
     "api.search": PUBLIC, "api.triage_question": PUBLIC, "auth.login": PUBLIC, "feedback.submit": PUBLIC,
     "autoconfig.thunderbird": PUBLIC, "autoconfig.outlook": PUBLIC, "autoconfig.apple_profile": PUBLIC,
-    "autoconfig.filezilla_file": PUBLIC,
+    "autoconfig.filezilla_file": PUBLIC, "auth.forgot_password": PUBLIC, "auth.reset_password": PUBLIC,
     "auth.logout": {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], "ok")},
     "tickets.ask": {"anonymous": LOGIN, "customer": "ok", "other_customer": "ok", "support": 403, "editor": 403,
                     "admin": 403},
@@ -44,7 +44,8 @@ EMAILS = {"customer": "anna@klant.nl", "other_customer": "bob@ander.nl", "suppor
 
 def sample_values(rule, number):
     values = {"slug": "e-mail-instellen-outlook" if rule.rule.startswith("/nl/") else "set-up-email-outlook",
-              "category_id": "email", "article_id": "email-outlook", "number": number, "filename": "css/site.css"}
+              "category_id": "email", "article_id": "email-outlook", "number": number, "filename": "css/site.css",
+              "token": "not-a-valid-token"}
     return {name: values[name] for name in rule.arguments if name in values}
 
 
