@@ -180,3 +180,48 @@ def test_the_desk_says_waiting_for_the_customer_not_waiting_for_you(app, agent, 
     queue = agent.get("/nl/desk?status=all").get_data(as_text=True)
     for page in (desk, queue):
         assert "Wacht op de klant" in page and "Wacht op u" not in page
+
+
+def test_a_customer_can_mark_their_ticket_solved_and_nobody_else_can(app, client, users):
+    with app.app_context():
+        from helpsite.accounts import find_user
+
+        ticket = tickets.open_ticket(find_user(users["customer"]), "klant.nl", "Traag", "Mijn site is traag.")
+        tickets.add_support_reply(ticket, find_user(users["support"]), "Opgelost, de cache is geleegd.")
+        tickets.add_customer_message(ticket, find_user(users["customer"]), "Nog steeds traag?")
+        number = ticket.number
+    login(client, users["other"], "en")
+    page = client.get("/en/")
+    assert client.post(f"/en/tickets/{number}/solved", data={"csrf_token": csrf_token(page)}).status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    login(client, users["customer"])
+    page = client.get(f"/nl/tickets/{number}")
+    html = page.get_data(as_text=True)
+    # We answered before: the page does not claim we never did.
+    assert "Wij hebben nog niet gereageerd op uw laatste bericht." in html
+    assert "Wij hebben nog niet gereageerd." not in html
+    assert client.post(f"/nl/tickets/{number}/opgelost").status_code == 400  # no CSRF token
+    response = client.post(f"/nl/tickets/{number}/opgelost", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 303
+    assert "Het ticket is gesloten." in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Ticket, number).status == "closed"
+
+
+@pytest.mark.parametrize("lang, path", [("nl", "/nl/overzicht"), ("en", "/en/site-map")])
+def test_the_footer_sitemap_is_a_page_for_people_and_there_is_a_favicon(client, lang, path):
+    home = client.get(f"/{lang}/").get_data(as_text=True)
+    assert f'href="{path}"' in home and 'rel="icon"' in home
+    page = client.get(path)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert ("ftp-instellen-filezilla" if lang == "nl" else "ftp-setup-filezilla") in html
+    icon = re.search(r'rel="icon" href="([^"]+)"', home).group(1)
+    response = client.get(icon)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    response.close()
+
+
+def test_english_guides_have_one_related_articles_heading(client):
+    html = client.get("/en/article/set-up-email-outlook").get_data(as_text=True)
+    assert html.count(">Related articles<") == 1

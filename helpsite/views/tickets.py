@@ -231,4 +231,16 @@ def show(number):
             status = 400
     return render_template("tickets/show.html", ticket=ticket, form=form,
                            messages=tickets.visible_messages(ticket, current_user),
-                           created=request.args.get("created") == "1"), status
+                           created=request.args.get("created") == "1", solved=request.args.get("solved") == "1"), status
+
+
+@localized_route(bp, {"nl": "/tickets/<int:number>/opgelost", "en": "/tickets/<int:number>/solved"}, methods=["POST"])
+@login_required
+def solve(number):
+    """Let the customer close their own ticket when the question is solved (CSRFProtect checks the token)."""
+    ticket = tickets.ticket_for(current_user, number)
+    if ticket is None or ticket.user_id != current_user.id:
+        abort(404)
+    if ticket.status != "closed":
+        tickets.close_ticket(ticket)
+    return redirect(url_for("tickets.show", number=number, solved=1), code=303)
