@@ -41,6 +41,9 @@ ARTICLE_LINK = re.compile(r"\]\(a:([a-z0-9-]+)(#[A-Za-z0-9_-]+)?\)")
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 RAW_HTML = re.compile(r"<(?!https?://)[a-zA-Z/!][^>]*>")
 MAX_ARTICLE_BYTES = 512 * 1024
+# Placeholders filled when the page is shown, not from provider.yaml: {{closed_days}} is the list
+# of weekdays the support calendar is closed (kb/article.html), which changes with the date.
+PAGE_PLACEHOLDERS = frozenset({"closed_days"})
 
 # What may survive in rendered article HTML. Everything else is stripped by nh3.
 ALLOWED_TAGS = {
@@ -108,7 +111,8 @@ class Article:
     @cached_property
     def plain_text(self) -> str:
         """Return the body as plain text, for the search index and snippets."""
-        return re.sub(r"\s+", " ", _strip_tags(self.html)).strip()
+        text = PLACEHOLDER.sub(lambda m: "" if m.group(1) in PAGE_PLACEHOLDERS else m.group(0), _strip_tags(self.html))
+        return re.sub(r"\s+", " ", text).strip()
 
 
 def _strip_tags(html: str) -> str:
@@ -615,7 +619,7 @@ def check_article(article: Article, store: ArticleStore) -> list[ContentError]:
     problems: list[ContentError] = []
     path, lang = article.path, article.lang
     category_ids = {c.get("id") for c in store.categories}
-    known_placeholders = set(store.placeholder_values("nl"))
+    known_placeholders = set(store.placeholder_values("nl")) | PAGE_PLACEHOLDERS
     all_ids = store.all_ids() | {article.id}  # an article may link to itself
 
     def problem(line: int, message: str, warning: bool = False) -> None:

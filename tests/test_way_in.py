@@ -225,3 +225,30 @@ def test_the_footer_sitemap_is_a_page_for_people_and_there_is_a_favicon(client, 
 def test_english_guides_have_one_related_articles_heading(client):
     html = client.get("/en/article/set-up-email-outlook").get_data(as_text=True)
     assert html.count(">Related articles<") == 1
+
+
+def test_the_support_hours_article_lists_the_closed_days_from_the_support_calendar(app, client):
+    import datetime as dt
+
+    from helpsite.support_calendar import calendar_from_config
+
+    calendar = calendar_from_config(app.config)
+    with app.test_request_context():
+        days = calendar.closed_weekdays(dt.date(2026, 11, 30), lang="en")
+    assert (dt.date(2026, 12, 25), "Christmas Day") in days  # a Friday
+    assert dt.date(2026, 12, 26) not in [d for d, _ in days]  # Boxing Day 2026 is a Saturday
+    assert (dt.date(2027, 1, 1), "New Year's Day") in days
+    assert all(d.weekday() < 5 for d, _ in days)
+    extra = dt.datetime.now(calendar.tz).date() + dt.timedelta(days=14)
+    extra += dt.timedelta(days=max(0, extra.weekday() - 4) and 7 - extra.weekday())  # a weekday
+    app.config["SUPPORT_EXTRA_CLOSED_DAYS"] = extra.isoformat()
+    for path in ("/nl/artikel/openingstijden-helpdesk", "/en/article/support-hours"):
+        html = client.get(path).get_data(as_text=True)
+        assert "{{closed_days}}" not in html and 'class="closed-days"' in html
+        assert f'datetime="{extra.isoformat()}"' in html  # the extra closed day is shown, nobody typed it
+        lang = path[1:3]
+        with app.test_request_context():
+            expected = calendar_from_config(app.config).closed_weekdays(
+                dt.datetime.now(calendar.tz).date(), lang=lang)
+        shown = re.findall(r'<time datetime="(\d{4}-\d\d-\d\d)"', html.split('class="closed-days"')[1].split("</ul>")[0])
+        assert shown == [d.isoformat() for d, _ in expected]

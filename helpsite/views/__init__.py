@@ -1,6 +1,7 @@
 """Thin blueprints, one per area: they read the request, call a domain module, render."""
 
 import re
+from datetime import datetime
 
 from flask import current_app, request, url_for
 from flask_babel import format_datetime
@@ -9,6 +10,7 @@ from markupsafe import Markup, escape
 from ..content import label_table_cells
 from ..extensions import articles
 from ..i18n import LOCALIZED_ENDPOINTS, current_language
+from ..support_calendar import calendar_from_config
 
 
 def switch_url(lang: str) -> str:
@@ -29,7 +31,15 @@ def init_app(app):
             "switch_url": switch_url,
             "has_endpoint": lambda name: name in current_app.view_functions,
             "provider": lambda key: articles.placeholder_values(current_language()).get(key, ""),
+            "closed_days": closed_days,
         }
+
+
+def closed_days() -> list:
+    """Return the weekdays support is closed in the coming year, from the support calendar."""
+    calendar = calendar_from_config(current_app.config)
+    today = datetime.now(calendar.tz).date()
+    return calendar.closed_weekdays(today, lang=current_language())
 
 
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
