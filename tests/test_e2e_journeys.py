@@ -127,3 +127,37 @@ def test_the_journeys_people_ran_into(browser, site, device, lang):
         fits(page)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_composer_searches_articles_without_reloading_and_inserts_at_the_cursor(browser, site, lang):
+    url, app, sink = site
+    from helpsite import tickets
+    from conftest import PASSWORDS
+
+    with app.test_request_context(base_url=url):  # the confirmation mail links to the site
+        accounts.create_user("support@webxtra.nl", PASSWORDS["support@webxtra.nl"], role="support")
+        number = tickets.open_ticket(accounts.find_user("anna@klant.nl"), "klant.nl", "Outlook",
+                                     "Mijn Outlook doet het niet.", lang=lang).number
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url + "/nl/inloggen")
+        page.locator("#email").fill("support@webxtra.nl")
+        page.locator("#password").fill(PASSWORDS["support@webxtra.nl"])
+        page.locator("main form button[type=submit]").click()
+        page.goto(url + f"/{lang}/desk/tickets/{number}")
+        page.locator("#body").fill("Beste klant,\n\nLees dit:\n\nGroet")
+        page.evaluate("() => { window.notReloaded = true; const b = document.getElementById('body');"
+                      " const at = b.value.indexOf('Lees dit:') + 'Lees dit:'.length + 1; b.setSelectionRange(at, at); }")
+        page.locator("#article-q").fill("outlook")
+        page.locator("#article-q").press("Enter")
+        expect(page.locator("#article-results button[data-insert]").first).to_be_visible()
+        assert page.evaluate("() => window.notReloaded === true"), "the page was reloaded"
+        assert page.locator("#site-search").input_value() == ""  # the header's search box is left alone
+        page.locator("#article-results button[data-insert]").first.click()
+        text = page.locator("#body").input_value()
+        assert re.search(r"Lees dit:\n.+: http://127\.0\.0\.1:\d+/a/[a-z0-9-]+\n\nGroet", text), text
+        fits(page)
+    finally:
+        context.close()

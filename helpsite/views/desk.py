@@ -161,7 +161,7 @@ def ticket(number):
     calendar = calendar_from_config(current_app.config)
     hours, overdue = time_left(found, calendar, utcnow())
     return render_template("desk/ticket.html", ticket=found, form=form, action_form=ActionForm(),
-                           messages=tickets.visible_messages(found, current_user), q=q, results=result_articles,
+                           messages=tickets.visible_messages(found, current_user), article_q=q, results=result_articles,
                            search_error=search_error, duplicates=duplicates, hours_left=hours, overdue=overdue,
                            sent=request.args.get("sent"), noted=request.args.get("noted"), notice=notice), status
 
