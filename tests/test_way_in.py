@@ -252,3 +252,17 @@ def test_the_support_hours_article_lists_the_closed_days_from_the_support_calend
                 dt.datetime.now(calendar.tz).date(), lang=lang)
         shown = re.findall(r'<time datetime="(\d{4}-\d\d-\d\d)"', html.split('class="closed-days"')[1].split("</ul>")[0])
         assert shown == [d.isoformat() for d, _ in expected]
+
+
+@pytest.mark.parametrize("path, other", [("/nl/artikel/e-mail-instellen-thunderbird", "/en/article/set-up-email-thunderbird"),
+                                         ("/en/article/set-up-email-thunderbird", "/nl/artikel/e-mail-instellen-thunderbird")])
+def test_the_personalised_address_follows_links_and_the_language_switch(client, users, path, other):
+    html = client.get(path, query_string={"address": "info@klant.nl"}).get_data(as_text=True)
+    switch = re.search(r'<a class="lang-switch" href="([^"]+)"', html).group(1)
+    assert switch == other + "?address=info%40klant.nl"
+    body = html.split('class="article-body"')[1].split('class="article-aside"')[0]
+    links = re.findall(r'href="(/(?:nl/artikel|en/article)/[^"]+)"', body)
+    assert links and all("?address=info@klant.nl" in link for link in links), links
+    # Without an address nothing is added.
+    plain = client.get(path).get_data(as_text=True)
+    assert "?address=" not in plain.split('class="article-body"')[1].split('class="article-aside"')[0]
