@@ -196,3 +196,70 @@ def load_user(session_token: str) -> User | None:
     if user is None or user.session_expires_at is None or user.session_expires_at <= utcnow():
         return None
     return user
+
+
+# -- password reset ------------------------------------------------------------------------------
+# A reset link carries a signed, time-stamped token naming the user and a fingerprint of their
+# current password hash. It needs no table: it expires by its time stamp, and it is single-use
+# because setting the new password changes the hash (argon2 salts every hash), so the fingerprint
+# no longer matches. The same holds for a link sent before a later successful reset.
+
+RESET_SALT = "password-reset"
+
+
+def _reset_serializer():
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _hash_fingerprint(user: User) -> str:
+    import hashlib
+
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
+
+
+def password_reset_token(user: User) -> str:
+    """Return a reset token for this user, valid until the password changes or it expires."""
+    return _reset_serializer().dumps({"u": user.id, "h": _hash_fingerprint(user)})
+
+
+def user_for_reset_token(token: str, max_age: int) -> User | None:
+    """Return the user a reset token is for, or None when it is forged, expired or used."""
+    from itsdangerous import BadData
+
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or not secrets.compare_digest(str(data.get("h", "")), _hash_fingerprint(user)):
+        return None
+    return user
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a new password and end every session of the user; raise PasswordPolicyError for a weak one."""
+    check_password_policy(password, user_inputs=(user.email,))
+    user.password_hash = hash_password(password)
+    user.session_token = secrets.token_hex(32)  # a stolen session ends with the reset
+    db.session.commit()
+
+
+def queue_password_reset_mail(user: User, reset_url: str, lang: str, valid_minutes: int) -> None:
+    """Put the mail with the reset link in the outbox, in the language the reader asked in."""
+    from flask import render_template
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from . import mail
+
+    with force_locale(lang):
+        context = {"reset_url": reset_url, "minutes": valid_minutes, "lang": lang}
+        body = render_template("mail/password_reset.txt", **context)
+        html = render_template("mail/password_reset.html", **context)
+        subject = _("Set a new password for Web://Xtra Help")
+    mail.queue_mail(user.email, subject, body, html)
+    db.session.commit()

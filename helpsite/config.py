@@ -112,6 +112,13 @@ class Config:
     API_STATUS_RATE_LIMIT = os.environ.get("API_STATUS_RATE_LIMIT", "120/minute")  # GET /api/status
     # How long a process shows the incident banner without asking the database (helpsite/incidents.py).
     INCIDENT_BANNER_CACHE_SECONDS = float(os.environ.get("HELPSITE_INCIDENT_BANNER_CACHE_SECONDS", "10"))
+    # Password reset: how long a mailed link works, and how often a reset may be asked for, per
+    # visitor (IP address) and per address typed.
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5/hour")
+    PASSWORD_RESET_ADDRESS_LIMIT = os.environ.get("PASSWORD_RESET_ADDRESS_LIMIT", "3/hour")
+    # The form for visitors without an account (views/tickets.py contact): questions per visitor.
+    CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "5/hour")
     PREFERRED_URL_SCHEME = os.environ.get("HELPSITE_URL_SCHEME", "http")
     # The support calendar (helpsite/support_calendar.py); holidays come from the `holidays` package.
     # Extra closed days: ISO dates separated by commas, e.g. "2026-12-24,2026-12-31".

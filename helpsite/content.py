@@ -42,6 +42,9 @@ ARTICLE_LINK = re.compile(r"\]\(a:([a-z0-9-]+)(#[A-Za-z0-9_-]+)?\)")
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 RAW_HTML = re.compile(r"<(?!https?://)[a-zA-Z/!][^>]*>")
 MAX_ARTICLE_BYTES = 512 * 1024
+# Placeholders filled when the page is shown, not from provider.yaml: {{closed_days}} is the list
+# of weekdays the support calendar is closed (kb/article.html), which changes with the date.
+PAGE_PLACEHOLDERS = frozenset({"closed_days"})
 
 # What may survive in rendered article HTML. Everything else is stripped by nh3.
 ALLOWED_TAGS = {
@@ -143,7 +146,9 @@ def derive_rendering(html: str) -> tuple[str, str, list[dict]]:
     """Return (html, plain text, table of contents) of rendered article HTML."""
     toc = [{"id": m.group(1), "title": _strip_tags(m.group(2))}
            for m in re.finditer(r'<h2 id="([^"]+)">(.*?)</h2>', html, re.S)]
-    return html, re.sub(r"\s+", " ", _strip_tags(html)).strip(), toc
+    # Placeholders filled when the page is shown ({{closed_days}}) are not words of the article.
+    text = PLACEHOLDER.sub(lambda m: "" if m.group(1) in PAGE_PLACEHOLDERS else m.group(0), _strip_tags(html))
+    return html, re.sub(r"\s+", " ", text).strip(), toc
 
 
 def _strip_tags(html: str) -> str:
@@ -152,15 +157,128 @@ def _strip_tags(html: str) -> str:
     return htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).strip()
 
 
+LIST_MARKER = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def normalise_lists(text: str) -> str:
+    """Re-indent nested lists as authors write them (CommonMark) to what Python-Markdown needs.
+
+    CommonMark nests a line under a list item when it is indented to the item's text: 2 spaces
+    under "- ", 3 under "1. ". Python-Markdown only nests at 4 spaces, and a list that follows a
+    line of text without a blank line stays part of that paragraph, so both collapse into one
+    run-on line. The maintained mdx_truly_sane_lists extension was tried: it fixes one nesting
+    width (2 or 3) and collapses the other widths, so this rewrites the lines instead.
+    """
+    out: list[str] = []
+    stack: list[tuple[int, int]] = []  # per open list item: (marker column, text column)
+    previous_blank, in_fence = True, False
+    # Text of an item that began after a blank line: Python-Markdown reads it as one indented
+    # block and swallows a following item into it unless a blank line separates them.
+    in_item_paragraph = False
+    for line in text.split("\n"):
+        expanded = line.expandtabs(4)
+        if FENCE.match(expanded) and not stack:
+            in_fence = not in_fence
+        if in_fence or (FENCE.match(expanded) and not stack):
+            out.append(line)
+            previous_blank = False
+            continue
+        if not expanded.strip():
+            out.append(line)
+            previous_blank = True
+            continue
+        indent = len(expanded) - len(expanded.lstrip(" "))
+        marker = LIST_MARKER.match(expanded)
+        if marker and (stack or indent < 4):
+            in_list = bool(stack)
+            while stack and indent < stack[-1][1]:
+                stack.pop()
+            if not previous_blank and out and (not in_list or in_item_paragraph):
+                # A list may interrupt a paragraph in CommonMark; Python-Markdown needs a blank line.
+                out.append("")
+            in_item_paragraph = False
+            spaces = len(marker.group(3)) if marker.group(3) else 1
+            spaces = 1 if spaces > 4 else spaces  # five spaces or more: an indented code block in the item
+            stack.append((indent, indent + len(marker.group(2)) + spaces))
+            rest = expanded[indent + len(marker.group(2)):].lstrip(" ")
+            out.append(" " * 4 * (len(stack) - 1) + marker.group(2) + " " + rest)
+        elif stack and previous_blank and indent < stack[-1][1]:
+            while stack and indent < stack[-1][1]:
+                stack.pop()
+            out.append(self_indent(expanded, stack) if stack else line)
+            in_item_paragraph = bool(stack)
+        elif stack and indent >= stack[-1][1]:
+            out.append(self_indent(expanded, stack))
+            in_item_paragraph = in_item_paragraph or previous_blank
+        else:
+            out.append(line)  # a lazy continuation line, or no list at all: as written
+        previous_blank = False
+    return "\n".join(out)
+
+
+COLLAPSED_LIST = re.compile(r"<(p|li)>((?:(?!</?(?:p|li|ul|ol)>).)*?)\n[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(.{1,60})", re.S)
+
+
+def collapsed_lists(html: str) -> list[str]:
+    """Return the start of every list item that rendered as text of a paragraph or item above it."""
+    return [re.sub(r"<[^>]+>", "", match.group(3)).split("\n")[0].strip() for match in COLLAPSED_LIST.finditer(html)]
+
+
+def self_indent(line: str, stack: list[tuple[int, int]]) -> str:
+    """Return a line that belongs to the innermost open item, indented 4 spaces per list level."""
+    extra = line[stack[-1][1]:] if line[: stack[-1][1]].strip() == "" else line.lstrip(" ")
+    return " " * 4 * len(stack) + extra
+
+
 def render_markdown(text: str) -> str:
     """Render markdown to sanitized HTML with stable heading anchors."""
     html = markdown.markdown(
-        text,
+        normalise_lists(text),
         extensions=["tables", "attr_list", "sane_lists", "fenced_code", "toc"],
         extension_configs={"toc": {"permalink": False}},
         output_format="html",
     )
-    return sanitize_html(html)
+    return label_table_cells(sanitize_html(html))
+
+
+TABLE = re.compile(r"<table\b.*?</table>", re.S)
+ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)
+CELL = re.compile(r"<(td|th)\b([^>]*)>(.*?)</\1>", re.S)
+
+
+def label_table_cells(html: str) -> str:
+    """Give every body cell of a table its column's heading as data-label.
+
+    On a phone a table of settings is shown as one card per row (site.css), each value under
+    its heading, instead of a table so narrow that host names and ports break mid-word.
+    """
+
+    def label_table(table: re.Match) -> str:
+        text = table.group(0)
+        head_end = text.find("</thead>")
+        if head_end == -1:
+            return text
+        head_row = ROW.search(text[:head_end])
+        if not head_row:
+            return text
+        labels = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell.group(3))).strip().replace('"', "&quot;")
+                  for cell in CELL.finditer(head_row.group(1))]
+
+        def label_row(row: re.Match) -> str:
+            cells = iter(labels)
+
+            def label_cell(cell: re.Match) -> str:
+                label = next(cells, "")
+                if not label or "data-label" in cell.group(2):
+                    return cell.group(0)
+                return f'<{cell.group(1)}{cell.group(2)} data-label="{label}">{cell.group(3)}</{cell.group(1)}>'
+
+            return CELL.sub(label_cell, row.group(0))
+
+        return text[:head_end] + ROW.sub(label_row, text[head_end:])
+
+    return TABLE.sub(label_table, html)
 
 
 def sanitize_html(html: str) -> str:
@@ -726,7 +844,7 @@ def check_article(article: Article, store: ArticleStore) -> list[ContentError]:
     problems: list[ContentError] = []
     path, lang = article.path, article.lang
     category_ids = {c.get("id") for c in store.categories}
-    known_placeholders = set(store.placeholder_values("nl"))
+    known_placeholders = set(store.placeholder_values("nl")) | PAGE_PLACEHOLDERS
     all_ids = store.all_ids() | {article.id}  # an article may link to itself
 
     def problem(line: int, message: str, warning: bool = False) -> None:
@@ -756,7 +874,19 @@ def check_article(article: Article, store: ArticleStore) -> list[ContentError]:
                 problem(lineno, f"image {match.group(2)!r} has no alt text")
         if RAW_HTML.search(line) and not line.lstrip().startswith(("    ", "```")):
             problem(lineno, "raw HTML is not allowed (it is removed when the page is rendered)")
+    for text in collapsed_lists(store.render(article)):
+        problem(_line_of(article, text), f"a list item ({text[:40]!r}) is shown as part of the text above it, "
+                "not as a list: indent a nested item under the text of its parent item, with a blank line before the list")
     return problems
+
+
+def _line_of(article: Article, rendered_text: str) -> int:
+    """Return the line of the article file that starts a list item with this rendered text (or the body's first)."""
+    words = re.sub(r"[*_`]", "", rendered_text)[:20]
+    for offset, line in enumerate(article.body.split("\n")):
+        if LIST_MARKER.match(line.lstrip(" >")) and words and words in re.sub(r"[*_`]", "", line):
+            return article.body_line + offset
+    return article.body_line
 
 
 def check_article_text(raw: bytes, lang: str, slug: str, store: ArticleStore) -> tuple[Article | None, list[ContentError]]:

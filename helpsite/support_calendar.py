@@ -36,6 +36,12 @@ def national_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("NL", years=year))
 
 
+@lru_cache(maxsize=64)
+def holiday_names(year: int, lang: str) -> dict[date, str]:
+    """Return the names of one year's Dutch national holidays in Dutch or English."""
+    return dict(holidays.country_holidays("NL", years=year, language="en_US" if lang == "en" else "nl"))
+
+
 def _require_aware(moment: datetime, name: str = "moment") -> None:
     if not isinstance(moment, datetime):
         raise TypeError(f"{name} must be a datetime, not {type(moment).__name__}")
@@ -151,6 +157,21 @@ class SupportCalendar:
             later = created.astimezone(self.tz) + timedelta(days=ADMINISTRATIVE_DAYS)
             return self.next_opening(later.astimezone(timezone.utc))
         raise ValueError(f"unknown ticket kind {kind!r}: expected 'technical' or 'administrative'")
+
+    def closed_weekdays(self, start: date, days: int = 366, lang: str = "nl") -> list[tuple[date, str]]:
+        """Return the weekdays support is closed from start on (holidays and extra days), with their names.
+
+        The support-hours article shows this list, so it cannot disagree with the response times.
+        """
+        names: dict[date, str] = {}
+        for year in range(start.year, (start + timedelta(days=days)).year + 1):
+            names.update(holiday_names(year, lang))
+        closed = []
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            if day.weekday() < 5 and not self.is_working_day(day):
+                closed.append((day, names.get(day, "")))
+        return closed
 
     def _next_working_day(self, day: date) -> date:
         # Terminates: weekends and holidays never close more than a few days in a row, and the

@@ -16,7 +16,7 @@ import pytest
 from conftest import CONTENT_DIR, LiveServer, PASSWORDS
 from playwright.sync_api import expect
 
-from helpsite import accounts, analytics, create_app, incidents, tickets
+from helpsite import accounts, analytics, create_app, incidents, kept_mail, mail_in, tickets
 from helpsite.config import TestingConfig
 from helpsite.extensions import db
 
@@ -195,8 +195,13 @@ def seed(app, base_url: str) -> dict[str, int]:
         past = incidents.create_incident(agent, "incident", "DNS-storing", "DNS outage", "", "", ["dns"],
                                          started_at=now - dt.timedelta(days=1))
         incidents.post_update(past, agent, "resolved", "Opgelost.", "Resolved.")
+        kept = mail_in.keep(b"From: iemand@elders.nl\r\nSubject: Geen ticketnummer\r\n\r\nMijn site doet het niet.",
+                            "no ticket number", "iemand@elders.nl", "Geen ticketnummer").incoming_id
+        contact = kept_mail.keep_contact_question("piet@nieuw.nl", "klant.nl", "Site traag", "Mijn site is traag.",
+                                                  "nl", "FileZilla").id
         return {"own": own.number, "overdue": overdue.number, "first": first.number, "second": second.number,
-                "closed": admin_ticket.number, "incident": outage.id}
+                "closed": admin_ticket.number, "incident": outage.id, "kept": kept, "contact": contact,
+                "reset": accounts.password_reset_token(anna)}
 
 
 @pytest.fixture(scope="module")
@@ -423,6 +428,30 @@ def reply_with_error(page, lang):
     expect(page.locator("#body-error")).to_be_visible()
 
 
+def contact_with_errors(page, lang):
+    submit(page, "#ask-form button[type=submit]")
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+def forgot_password_sent(page, lang):
+    page.locator("#email").fill("anna@klant.nl")
+    submit(page)
+    expect(page.locator("#reset-sent")).to_be_visible()
+
+
+def new_password_mismatch(page, lang):
+    page.locator("#password").fill("een-lang-genoeg-wachtwoord")
+    page.locator("#confirm").fill("iets anders")
+    submit(page)
+    expect(page.locator("#error-summary")).to_be_visible()
+
+
+def kept_mail_refused(page, lang):
+    page.locator("#kept-ticket").fill("99999")
+    submit(page, "form.kept-action button[value=add]")
+    expect(page.locator("#error-summary")).to_be_visible()
+
+
 def preview_article(page, lang):
     page.locator("#text").fill(PREVIEW_ARTICLE.format(**TEXTS[lang]["preview"]))
     submit(page, ".preview-form button[type=submit]")
@@ -469,8 +498,22 @@ VISITS = [
           answer_feedback),
     Visit("anonymous", "feedback-refused", both("/nl/artikel/poort-25-geblokkeerd", "/en/article/port-25-blocked"),
           feedback_refused),
+    Visit("anonymous", "contact", both("/nl/contact?article=ftp-filezilla", "/en/contact?article=ftp-filezilla")),
+    Visit("anonymous", "contact-errors", both("/nl/contact", "/en/contact"), contact_with_errors),
+    Visit("anonymous", "contact-sent", both("/nl/contact?sent=1", "/en/contact?sent=1")),
+    Visit("anonymous", "forgot-password", both("/nl/wachtwoord-vergeten", "/en/forgot-password")),
+    Visit("anonymous", "forgot-password-sent", both("/nl/wachtwoord-vergeten", "/en/forgot-password"),
+          forgot_password_sent),
+    Visit("anonymous", "new-password", both("/nl/nieuw-wachtwoord/{reset}", "/en/new-password/{reset}")),
+    Visit("anonymous", "new-password-errors", both("/nl/nieuw-wachtwoord/{reset}", "/en/new-password/{reset}"),
+          new_password_mismatch),
+    Visit("anonymous", "new-password-invalid", both("/nl/nieuw-wachtwoord/x", "/en/new-password/x")),
+    Visit("anonymous", "site-map", both("/nl/overzicht", "/en/site-map")),
+    Visit("anonymous", "support-hours", both("/nl/artikel/openingstijden-helpdesk", "/en/article/support-hours")),
     # Customers
     Visit("customer", "home", both("/nl/", "/en/")),
+    Visit("customer", "ask-from-article", both("/nl/vraag-stellen?article=ftp-filezilla",
+                                               "/en/ask?article=ftp-filezilla")),
     Visit("customer", "guide-from-account", both("/nl/artikel/e-mail-instellen-thunderbird",
                                                  "/en/article/set-up-email-thunderbird")),
     Visit("customer", "ask", both("/nl/vraag-stellen", "/en/ask")),
@@ -499,6 +542,10 @@ VISITS = [
     Visit("support", "incident-new-errors", both("/nl/desk/storingen/nieuw", "/en/desk/incidents/new"),
           incident_form_errors),
     Visit("support", "desk-incident", both("/nl/desk/storingen/{incident}", "/en/desk/incidents/{incident}")),
+    Visit("support", "kept-mail", both("/nl/desk/bewaarde-mail", "/en/desk/kept-mail")),
+    Visit("support", "kept-mail-read", both("/nl/desk/bewaarde-mail/{contact}", "/en/desk/kept-mail/{kept}")),
+    Visit("support", "kept-mail-refused", both("/nl/desk/bewaarde-mail/{kept}", "/en/desk/kept-mail/{contact}"),
+          kept_mail_refused),
     # Editors
     Visit("editor", "dashboard", both("/nl/redactie/", "/en/editors/")),
     Visit("editor", "preview", both("/nl/redactie/voorbeeld", "/en/editors/preview")),
@@ -514,6 +561,10 @@ VISITS = [
     Visit("support", "phone-desk-ticket", both("/nl/desk/tickets/{own}?q=outlook",
                                                "/en/desk/tickets/{first}?q=outlook"), width=PHONE),
     Visit("editor", "phone-dashboard", both("/nl/redactie/", "/en/editors/"), width=PHONE),
+    Visit("anonymous", "phone-guide-filezilla", both("/nl/artikel/ftp-instellen-filezilla?address=klant.nl",
+                                                     "/en/article/ftp-setup-filezilla?address=klant.nl"), width=PHONE),
+    Visit("customer", "phone-my-tickets", both("/nl/mijn-tickets", "/en/my-tickets"), width=PHONE),
+    Visit("support", "phone-queue", both("/nl/desk", "/en/desk"), width=PHONE),
 ]
 
 CASES = [pytest.param(visit, lang, id=f"{visit.role}-{visit.name}-{lang}") for visit in VISITS for lang in LANGS]

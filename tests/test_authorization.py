@@ -18,9 +18,15 @@ ACCESS = {
     "kb.permalink": PUBLIC, "kb.search": PUBLIC, "kb.sitemap": PUBLIC, "kb.robots": PUBLIC,
     "api.search": PUBLIC, "api.triage_question": PUBLIC, "auth.login": PUBLIC, "feedback.submit": PUBLIC,
     "autoconfig.thunderbird": PUBLIC, "autoconfig.outlook": PUBLIC, "autoconfig.apple_profile": PUBLIC,
-    "autoconfig.filezilla_file": PUBLIC,
+    "autoconfig.filezilla_file": PUBLIC, "auth.forgot_password": PUBLIC, "auth.reset_password": PUBLIC,
     "auth.logout": {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], "ok")},
-    "tickets.ask": {"anonymous": LOGIN, "customer": "ok", "other_customer": "ok", "support": 403, "editor": 403,
+    "tickets.contact": PUBLIC, "kb.site_map": PUBLIC,
+    "tickets.solve": {"anonymous": LOGIN, "customer": "ok", "other_customer": 404, "support": 404, "editor": 404,
+                      "admin": 404}, "desk.kept_list": {"anonymous": LOGIN, "customer": 403, "other_customer": 403,
+                                                  "support": "ok", "editor": 403, "admin": "ok"},
+    "desk.kept": {"anonymous": LOGIN, "customer": 403, "other_customer": 403, "support": 404, "editor": 403,
+                  "admin": 404},
+    "tickets.ask": {"anonymous": "ok", "customer": "ok", "other_customer": "ok", "support": 403, "editor": 403,
                     "admin": 403},
     "tickets.mine": {"anonymous": LOGIN, "customer": "ok", "other_customer": "ok", "support": 403, "editor": 403,
                      "admin": 403},
@@ -54,7 +60,7 @@ EMAILS = {"customer": "anna@klant.nl", "other_customer": "bob@ander.nl", "suppor
 def sample_values(rule, number):
     values = {"slug": "e-mail-instellen-outlook" if rule.rule.startswith("/nl/") else "set-up-email-outlook",
               "category_id": "email", "article_id": "email-outlook", "number": number, "filename": "css/site.css",
-              "incident_id": 1}
+              "incident_id": 1, "token": "not-a-valid-token", "mail_id": 999}
     return {name: values[name] for name in rule.arguments if name in values}
 
 

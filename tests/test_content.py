@@ -269,7 +269,9 @@ def test_every_shipped_article_uses_placeholders_not_typed_host_names(app):
             for key in ("imap_host", "smtp_host", "pop3_host", "ftp_host", "server_host", "panel_url"):
                 if values[key] in article.body:
                     typed.append(f"{article.path}: {values[key]} typed instead of {{{{{key}}}}}")
-            assert "{{" not in article.html, f"{article.path}: a placeholder was not filled in"
+            # Only the page placeholders (filled when the page is shown, kb/article.html) remain.
+            html = article.html.replace("<p>{{closed_days}}</p>", "")
+            assert "{{" not in html, f"{article.path}: a placeholder was not filled in"
     assert typed == []
 
 

@@ -151,7 +151,14 @@ def not_utf8(content):
     return path, line, "not valid UTF-8"
 
 
-BREAKAGES = [bad_yaml, missing_field, bad_date, unknown_category, unknown_client, duplicate_id, alias_taken,
+def collapsed_list(content):
+    # A list in a quote is not re-indented: it still runs into the quoted line above it.
+    path = content / OUTLOOK_NL
+    append_to_body(path, "> Vul in:")
+    return path, append_to_body(path, "> - **Server:** mail.voorbeeld.nl"), "is shown as part of the text above it"
+
+
+BREAKAGES = [collapsed_list, bad_yaml, missing_field, bad_date, unknown_category, unknown_client, duplicate_id, alias_taken,
              alias_twice, missing_article_link, missing_permalink, image_without_alt, image_with_blank_alt,
              unknown_placeholder, raw_html, not_utf8]
 

@@ -297,6 +297,9 @@ def test_preview_findings_match_the_content_check(editor_client):
     assert "missing front matter field(s): title, summary, category, tags, applies_to, updated" in page
     page = post_preview(client, text=article_text(body="<div onclick='x()'>raw</div>")).get_data(as_text=True)
     assert "raw HTML is not allowed" in page
+    # A list that would collapse into the line above it.
+    page = post_preview(client, text=article_text(body="> Fill in:\n> - **Host:** x\n")).get_data(as_text=True)
+    assert "is shown as part of the text above it" in page
 
 
 def test_preview_sanitizes_hostile_markdown(editor_client):
@@ -441,7 +444,8 @@ def test_feedback_from_this_site_is_accepted(app, client, headers):
 def test_feedback_is_stored_and_the_reader_thanked_in_their_language(app, client):
     response = feedback_post(client, "/nl/artikel/e-mailinstellingen", helpful="no", comment="  Mist DKIM \x07 ")
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/nl/artikel/e-mailinstellingen#feedback")
+    # Not helped: the reader lands on "Still need help?", right under the thanks.
+    assert response.headers["Location"].endswith("/nl/artikel/e-mailinstellingen#still-need-help")
     page = client.get("/nl/artikel/e-mailinstellingen").get_data(as_text=True)
     assert 'role="status"' in page.split('id="feedback"')[1]
     assert 'name="helpful"' not in page  # answered: thanked, not asked again

@@ -237,8 +237,15 @@ def test_tables_are_rendered():
         "| Instelling | Waarde |\n| --- | --- |\n| Server | mail.voorbeeld.nl |\n| Poort | 993 |\n")
     assert "<table>" in html
     assert "<th>Instelling</th>" in html
-    assert "<td>mail.voorbeeld.nl</td>" in html
+    # Each cell carries its column's heading: on a phone the row is a card with the value under it.
+    assert '<td data-label="Waarde">mail.voorbeeld.nl</td>' in html
     assert html.count("<tr>") == 3
+
+
+def test_table_labels_are_escaped_and_only_from_the_head():
+    html = render_markdown('| A "quoted" <b>head</b> | B |\n| --- | --- |\n| x | y |\n')
+    assert '<td data-label="A &quot;quoted&quot; head">x</td>' in html
+    assert render_markdown("| x | y |\n") == "<p>| x | y |</p>"
 
 
 def test_the_table_of_contents_lists_the_second_level_headings(app):
@@ -287,3 +294,53 @@ def test_every_shipped_article_renders_to_inert_html(app):
     for lang in ("nl", "en"):
         for article in articles.in_language(lang):
             assert_inert(article.html)
+
+
+# -- nested lists as authors write them ---------------------------------------------------------
+
+NESTED = {
+    "two spaces under a bullet": "- Host\n  - one\n  - two\n- Port\n",
+    "three spaces under a number": "1. Host\n   - one\n   - two\n2. Port\n",
+    "four spaces": "1. Host\n    - one\n    - two\n2. Port\n",
+    "a numbered list in a numbered list": "1. Host\n   1. one\n   2. two\n2. Port\n",
+    "a list right after a line of text": "Host\n- one\n- two\n\nPort\n",
+}
+
+
+@pytest.mark.parametrize("text", NESTED.values(), ids=NESTED.keys())
+def test_nested_lists_render_as_lists_at_two_to_four_spaces(text):
+    html = render_markdown(text)
+    items = re.findall(r"<li>(\w+)", html)
+    assert items[:3] in (["Host", "one", "two"], ["one", "two"]), html
+    assert re.search(r"<(ul|ol)>\s*<li>one</li>\s*<li>two</li>\s*</\1>", html), html
+    assert not helpsite.content.collapsed_lists(html)
+
+
+def test_a_paragraph_inside_an_item_does_not_swallow_the_next_items():
+    html = render_markdown("1. Check:\n   - FTP: 21\n   - SFTP: 22\n\n   Not both.\n2. Try again.\n3. Wait.\n")
+    assert re.findall(r"<li>\s*(?:<p>)?(\w+)", html) == ["Check", "FTP", "SFTP", "Try", "Wait"], html
+
+
+def test_code_and_plain_text_keep_their_meaning():
+    assert render_markdown("    - code\n").startswith("<pre><code>- code")
+    assert "<li>" not in render_markdown("```\n- a\n  - b\n```\n")
+    assert render_markdown("Protocol: FTP - File\n") == "<p>Protocol: FTP - File</p>"
+
+
+@pytest.mark.parametrize("lang, slug, tab", [("nl", "ftp-instellen-filezilla", "Algemeen"),
+                                             ("en", "ftp-setup-filezilla", "General")])
+def test_the_filezilla_general_tab_step_is_a_nested_list(client, lang, slug, tab):
+    page = client.get(f"/{lang}/{'artikel' if lang == 'nl' else 'article'}/{slug}").get_data(as_text=True)
+    step = re.search(rf"<li>[^<]*<strong>{tab}</strong>[^<]*<ul>(.*?)</ul>", page, re.S)
+    assert step, "the General tab step has no nested list"
+    assert step.group(1).count("<li>") >= 5
+    assert "Protocol" in step.group(1) and "- <strong>" not in step.group(1)
+
+
+def test_no_shipped_article_has_a_collapsed_list():
+    store = ArticleStore()
+    store.content_dir, store.reload_interval = CONTENT_DIR, None
+    store.reload()
+    for articles in store.by_lang.values():
+        for article in articles.values():
+            assert not helpsite.content.collapsed_lists(article.html), article.path

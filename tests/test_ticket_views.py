@@ -26,9 +26,11 @@ def customer(client, users):
     return client
 
 
-def test_ask_requires_login(client):
-    response = client.get("/nl/vraag-stellen")
-    assert response.status_code == 302 and "/nl/inloggen" in response.headers["Location"]
+def test_ask_without_login_leads_to_the_contact_form_which_offers_to_log_in(client):
+    response = client.get("/nl/vraag-stellen?article=ftp-filezilla")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/nl/contact?article=ftp-filezilla")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "/nl/inloggen?next=" in page and 'id="email"' in page
 
 
 def test_staff_cannot_use_the_customer_form(client, users):

@@ -1,13 +1,17 @@
 """Thin blueprints, one per area: they read the request, call a domain module, render."""
 
 import re
+from datetime import datetime
+from urllib.parse import quote
 
 from flask import current_app, request, url_for
 from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
+from ..content import label_table_cells
 from ..extensions import articles
 from ..i18n import LOCALIZED_ENDPOINTS, current_language
+from ..support_calendar import calendar_from_config
 
 
 def switch_url(lang: str) -> str:
@@ -32,7 +36,15 @@ def init_app(app):
             "switch_url": switch_url,
             "has_endpoint": lambda name: name in current_app.view_functions,
             "provider": lambda key: articles.placeholder_values(current_language()).get(key, ""),
+            "closed_days": closed_days,
         }
+
+
+def closed_days() -> list:
+    """Return the weekdays support is closed in the coming year, from the support calendar."""
+    calendar = calendar_from_config(current_app.config)
+    today = datetime.now(calendar.tz).date()
+    return calendar.closed_weekdays(today, lang=current_language())
 
 
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
@@ -51,7 +63,21 @@ def linkify(text: str) -> Markup:
     return Markup(URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
 
 
+ARTICLE_HREF = re.compile(r'href="(/(?:nl/artikel|en/article)/[a-z0-9-]+)(#[^"]*)?"')
+
+
+def carry_address(html, address: str | None) -> Markup:
+    """Add the reader's address to the links to other guides, so they stay personalised too."""
+    if not address:
+        return Markup(str(html))
+    query = "?address=" + quote(address, safe="@")
+    return Markup(ARTICLE_HREF.sub(lambda m: f'href="{m.group(1)}{query}{m.group(2) or ""}"', str(html)))
+
+
 def register_filters(app):
     """Add the template filters for dates and message bodies."""
     app.add_template_filter(format_due, "format_due")
     app.add_template_filter(linkify, "linkify_permalinks")
+    app.add_template_filter(carry_address, "carry_address")
+    # Data tables become one card per row on a phone, each value under its column's heading.
+    app.add_template_filter(lambda html: Markup(label_table_cells(str(html))), "label_cells")

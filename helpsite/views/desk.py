@@ -3,7 +3,7 @@
 import re
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,10 +12,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import analytics, mail, tickets, triage
-from ..extensions import articles, csrf, search_index
+from .. import accounts, analytics, kept_mail, mail, tickets, triage
+from ..extensions import articles, csrf, db, search_index
 from ..i18n import localized_route
-from ..models import utcnow
+from ..models import IncomingMail, utcnow
 from ..search import QueryError
 from ..support_calendar import calendar_from_config
 
@@ -70,7 +70,7 @@ def queue():
         rows.append({"position": position, "ticket": ticket, "hours_left": hours, "overdue": overdue})
     given_up = len(mail.given_up()) if current_user.role == "admin" else 0  # admins see mail that failed
     return render_template("desk/queue.html", rows=rows, status=status, kind=kind, domain=domain or "",
-                           given_up=given_up)
+                           given_up=given_up, kept_count=kept_mail.count_waiting())
 
 
 def compose_standard_answer(ticket, kind: str) -> str:
@@ -161,7 +161,7 @@ def ticket(number):
     calendar = calendar_from_config(current_app.config)
     hours, overdue = time_left(found, calendar, utcnow())
     return render_template("desk/ticket.html", ticket=found, form=form, action_form=ActionForm(),
-                           messages=tickets.visible_messages(found, current_user), q=q, results=result_articles,
+                           messages=tickets.visible_messages(found, current_user), article_q=q, results=result_articles,
                            search_error=search_error, duplicates=duplicates, hours_left=hours, overdue=overdue,
                            sent=request.args.get("sent"), noted=request.args.get("noted"), notice=notice), status
 
@@ -184,3 +184,65 @@ def change_status(number):
     else:
         abort(400)
     return redirect(url_for("desk.ticket", number=number))
+
+
+# -- mail kept for a person -----------------------------------------------------------------------
+
+KEPT_ERRORS = {
+    "empty": lambda: _("This mail has no text to add."),
+    "not_customer": lambda: _("That account is not a customer account."),
+    "no_ticket": lambda: _("There is no ticket with this number."),
+    "no_customer": lambda: _("There is no customer account with this address."),
+}
+
+
+@localized_route(bp, {"nl": "/desk/bewaarde-mail", "en": "/desk/kept-mail"})
+@staff_required
+def kept_list():
+    """List the mail kept for a person and the questions from the contact form, oldest first."""
+    return render_template("desk/kept_list.html", rows=kept_mail.waiting())
+
+
+@localized_route(bp, {"nl": "/desk/bewaarde-mail/<int:mail_id>", "en": "/desk/kept-mail/<int:mail_id>"},
+                 methods=["GET", "POST"])
+@staff_required
+def kept(mail_id):
+    """Read one kept mail; add it to a ticket, open a ticket for its customer, or discard it."""
+    row = db.session.get(IncomingMail, mail_id)
+    if row is None or row.handled:
+        abort(404)
+    seen = kept_mail.read(row)
+    form = ActionForm()
+    error, status = None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        action = request.form.get("action")
+        try:
+            if action == "add":
+                number = request.form.get("ticket", "").strip().lstrip("#[").rstrip("]")
+                ticket = tickets.ticket_for(current_user, int(number)) if number.isdigit() else None
+                if ticket is None:
+                    raise kept_mail.KeptMailError("no_ticket")
+                kept_mail.add_to_ticket(row, ticket)
+                target = ticket
+            elif action == "open":
+                customer = accounts.find_user(request.form.get("customer", ""))
+                if customer is None:
+                    raise kept_mail.KeptMailError("no_customer")
+                target = kept_mail.open_ticket_for(row, customer, kind=request.form.get("kind", "technical")
+                                                   if request.form.get("kind") in tickets.KINDS else "technical")
+            elif action == "discard":
+                kept_mail.discard(row)
+                flash(_("The mail was discarded."), "success")
+                return redirect(url_for("desk.kept_list"), code=303)
+            else:
+                abort(400)
+        except (kept_mail.KeptMailError, tickets.TicketError) as exc:
+            error = KEPT_ERRORS.get(str(exc), lambda: _("This did not work. Nothing was changed."))()
+            status = 400
+        else:
+            flash(_("The mail is now part of ticket [#%(number)s].", number=target.number), "success")
+            return redirect(url_for("desk.ticket", number=target.number), code=303)
+    return render_template("desk/kept.html", seen=seen, form=form, error=error,
+                           open_tickets=tickets.customer_tickets(seen.customer) if seen.customer else []), status

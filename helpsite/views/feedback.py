@@ -85,4 +85,6 @@ def submit(article_id):
     if article.id not in seen:  # a second click (or a reload) is thanked again, not counted again
         analytics.record_feedback(article.id, g.lang, form.helpful.data == "yes", form.comment.data)
         session[ANSWERED_KEY] = (seen + [article.id])[-MAX_REMEMBERED:]
+    if form.helpful.data == "no":  # not helped: land on "Still need help?", the way to the question form
+        back = url_for("kb.article", lang=g.lang, slug=article.slug, _anchor="still-need-help")
     return redirect(back, code=303)

@@ -227,3 +227,10 @@ def robots():
     lines = ["User-agent: *", "Disallow: /api/", "Disallow: /nl/zoeken", "Disallow: /en/search",
              "Disallow: /desk/", "Disallow: /editor/", f"Sitemap: {url_for('kb.sitemap', _external=True)}", ""]
     return Response("\n".join(lines), mimetype="text/plain")
+
+
+@localized_route(bp, {"nl": "/overzicht", "en": "/site-map"})
+def site_map():
+    """List every category with its articles, for people (sitemap.xml is for search engines)."""
+    sections = [{"category": cat, "items": articles.in_category(g.lang, cat["id"])} for cat in articles.categories]
+    return render_template("kb/site_map.html", sections=[s for s in sections if s["items"]])

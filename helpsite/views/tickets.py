@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Regexp
 
-from .. import incidents, tickets
-from ..extensions import csrf, limiter
+from .. import accounts, analytics, incidents, kept_mail, tickets, triage
+from ..extensions import articles, csrf, limiter, search_index
 from ..i18n import localized_route
 from ..models import utcnow
 from ..questions import Choices, submit_question
@@ -46,6 +46,15 @@ class AskForm(FlaskForm):
     override = BooleanField()
     split_ok = BooleanField()
     duplicate_choice = HiddenField()
+    article = HiddenField()  # the id of the article the reader came from ("Still need help?")
+
+
+class ContactForm(AskForm):
+    """The question form for a visitor who is not logged in: the same questions, and where to answer."""
+
+    email = EmailField(_l("Your email address"), validators=[
+        DataRequired(_l("Enter your email address.")), Length(max=254),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an email address."))])
 
 
 class ReplyForm(FlaskForm):
@@ -67,20 +76,37 @@ def support_availability() -> dict:
     return {"open": is_open, "next_opening": None if is_open else calendar.next_opening(now)}
 
 
+def article_context(article_id: str | None):
+    """Return the published article a question is asked from, or None."""
+    return articles.best(article_id, g.lang) if article_id else None
+
+
+def with_article_line(question: str, article) -> str:
+    """Add the article the customer read to their question, so support sees where they came from."""
+    if article is None:
+        return question
+    url = url_for("kb.permalink", article_id=article.id, _external=True)
+    line = _("Asked after reading: %(title)s (%(url)s)", title=article.title, url=url)
+    return question + "\n\n" + line
+
+
 @localized_route(bp, {"nl": "/vraag-stellen", "en": "/ask"}, methods=["GET", "POST"])
-@login_required
 @csrf.exempt
 @limiter.limit(lambda: current_app.config.get("ASK_RATE_LIMIT", "30/hour"), methods=["POST"])
 def ask():
     """Ask a question: it is answered with articles, turned to documentation, or becomes a ticket."""
+    if not current_user.is_authenticated:  # the contact form asks the same, and offers to log in
+        return redirect(url_for("tickets.contact", article=request.args.get("article") or None))
     if not current_user.is_customer:
         abort(403)
     form = AskForm()
+    article = article_context(request.values.get("article"))
     context = {"form": form, "availability": support_availability(), "decision": None, "split": False,
-               "similar": [], "domains": [d.name for d in current_user.domains]}
+               "similar": [], "domains": [d.name for d in current_user.domains], "article": article}
     if request.method == "GET":
         if len(context["domains"]) == 1:
             form.domain.data = context["domains"][0]
+        form.article.data = article.id if article else ""
         return render_template("tickets/ask.html", **context)
     if not form.validate_on_submit():
         replace_csrf_errors(form)
@@ -102,7 +128,8 @@ def ask():
     choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data),
                       duplicate=form.duplicate_choice.data or "")
     try:
-        outcome = submit_question(current_user, domain, subject, question, g.lang, choices)
+        outcome = submit_question(current_user, domain, subject, with_article_line(question, article), g.lang, choices,
+                                  triage_text=text)
     except LookupError:
         abort(404)
     context.update(decision=outcome.decision, split=outcome.action == "split", similar=outcome.similar)
@@ -111,6 +138,52 @@ def ask():
     if outcome.action == "created":
         return redirect(url_for("tickets.show", number=outcome.ticket.number, created=1))
     return render_template("tickets/ask.html", **context)
+
+
+@localized_route(bp, {"nl": "/contact", "en": "/contact"}, methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(lambda: current_app.config.get("CONTACT_RATE_LIMIT", "5/hour"), methods=["POST"])
+def contact():
+    """Reach support without logging in: one question, its domain, an address; a person checks it first."""
+    article = article_context(request.values.get("article"))
+    if current_user.is_authenticated and current_user.is_customer:
+        return redirect(url_for("tickets.ask", article=article.id if article else None))
+    form = ContactForm()
+    context = {"form": form, "availability": support_availability(), "decision": None, "split": False,
+               "similar": [], "domains": [], "article": article, "contact": True,
+               "sent": request.args.get("sent") == "1"}
+    if request.method == "GET":
+        form.article.data = article.id if article else ""
+        return render_template("tickets/ask.html", **context)
+    if not form.validate_on_submit():
+        replace_csrf_errors(form)
+        return render_template("tickets/ask.html", **context), 400
+    try:
+        domain = accounts.normalise_domain(form.domain.data)
+        if not accounts.is_domain_name(domain):
+            raise tickets.TicketError("domain_invalid")
+        subject = tickets.clean_text(form.subject.data, tickets.MAX_SUBJECT_LENGTH, multiline=False)
+        question = tickets.clean_text(form.question.data, tickets.MAX_BODY_LENGTH)
+    except tickets.TicketError as exc:
+        field = form.domain if str(exc).startswith("domain") else form.question
+        field.errors = [TICKET_ERRORS[str(exc)]()]
+        return render_template("tickets/ask.html", **context), 400
+    text = f"{subject}\n{question}"
+    decision = triage.classify(text, g.lang, articles, search_index)
+    context["decision"] = decision
+    if decision.verdict != "ticket" and not form.override.data:
+        analytics.record_triage(text, g.lang, decision.verdict, decision.topic)
+        return render_template("tickets/ask.html", **context)
+    if triage.split_advice(text, g.lang) and not form.split_ok.data:
+        context["split"] = True
+        return render_template("tickets/ask.html", **context)
+    article_line = (f"{article.title} ({url_for('kb.permalink', article_id=article.id, _external=True)})"
+                    if article else "")
+    kept_mail.keep_contact_question(accounts.normalise_email(form.email.data), domain, subject, question, g.lang,
+                                    article_line)
+    analytics.record_triage(text, g.lang, decision.verdict, decision.topic, overridden=decision.verdict != "ticket",
+                            source="contact")
+    return redirect(url_for("tickets.contact", sent=1), code=303)
 
 
 @localized_route(bp, {"nl": "/mijn-tickets", "en": "/my-tickets"})
@@ -148,4 +221,16 @@ def show(number):
             status = 400
     return render_template("tickets/show.html", ticket=ticket, form=form,
                            messages=tickets.visible_messages(ticket, current_user),
-                           created=request.args.get("created") == "1"), status
+                           created=request.args.get("created") == "1", solved=request.args.get("solved") == "1"), status
+
+
+@localized_route(bp, {"nl": "/tickets/<int:number>/opgelost", "en": "/tickets/<int:number>/solved"}, methods=["POST"])
+@login_required
+def solve(number):
+    """Let the customer close their own ticket when the question is solved (CSRFProtect checks the token)."""
+    ticket = tickets.ticket_for(current_user, number)
+    if ticket is None or ticket.user_id != current_user.id:
+        abort(404)
+    if ticket.status != "closed":
+        tickets.close_ticket(ticket)
+    return redirect(url_for("tickets.show", number=number, solved=1), code=303)
