@@ -395,3 +395,18 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=dt.timezone.utc)
     return moment
+
+
+def popular_articles(since: dt.datetime, limit: int = 6) -> list[str]:
+    """Return the ids of the articles readers opened most from a search, then those support linked most."""
+    opened = db.session.execute(
+        select(SearchEvent.clicked_article, func.count())
+        .where(SearchEvent.created_at >= since, SearchEvent.clicked_article.is_not(None))
+        .group_by(SearchEvent.clicked_article)
+        .order_by(func.count().desc(), SearchEvent.clicked_article)
+        .limit(limit)).all()
+    ids = [article_id for article_id, _count in opened]
+    for row in most_linked_articles(since, limit):
+        if row["article_id"] not in ids:
+            ids.append(row["article_id"])
+    return ids[:limit]

@@ -22,7 +22,7 @@ def test_profile_downloads_from_the_iphone_guide(live_server, page):
     assert "mail.klant.nl" in page.locator(".article-body").inner_text()
 
     with page.expect_download() as download_info:
-        page.locator(".guide-setup a[href*='apple-profiel']").click()
+        page.locator(".guide-offer a[href*='apple-profiel']").click()  # the download sits with the guide's extras
     download = download_info.value
     assert download.suggested_filename == "klant.nl.mobileconfig"
     with open(download.path(), "rb") as fh:

@@ -266,3 +266,22 @@ def test_the_personalised_address_follows_links_and_the_language_switch(client, 
     # Without an address nothing is added.
     plain = client.get(path).get_data(as_text=True)
     assert "?address=" not in plain.split('class="article-body"')[1].split('class="article-aside"')[0]
+
+
+def test_the_home_page_has_no_empty_popular_list_without_data(client):
+    assert 'id="popular-heading"' not in client.get("/nl/").get_data(as_text=True)
+
+
+def test_the_home_page_shows_the_articles_people_open_most(app, client):
+    from helpsite import analytics
+
+    # The data first: the home page may be cached for anonymous readers once it is shown.
+    with app.app_context():
+        for _ in range(3):
+            analytics.record_click(analytics.record_search("filezilla", "nl", 2), "ftp-filezilla")
+        analytics.record_click(analytics.record_search("outlook", "en", 2), "email-outlook")
+    for lang, first, second in [("nl", "/nl/artikel/ftp-instellen-filezilla", "/nl/artikel/e-mail-instellen-outlook"),
+                                ("en", "/en/article/ftp-setup-filezilla", "/en/article/set-up-email-outlook")]:
+        html = client.get(f"/{lang}/").get_data(as_text=True)
+        popular = html.split('id="popular-heading"')[1].split("</section>")[0]
+        assert popular.index(first) < popular.index(second)  # most opened first, in the reader's language

@@ -8,6 +8,7 @@ from flask import current_app, request, url_for
 from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
+from .. import analytics
 from ..content import label_table_cells
 from ..extensions import articles
 from ..i18n import LOCALIZED_ENDPOINTS, current_language
@@ -37,7 +38,16 @@ def init_app(app):
             "has_endpoint": lambda name: name in current_app.view_functions,
             "provider": lambda key: articles.placeholder_values(current_language()).get(key, ""),
             "closed_days": closed_days,
+            "popular_articles": popular_articles,
         }
+
+
+def popular_articles(limit: int = 6) -> list:
+    """Return the published articles people opened or were sent most in the last 90 days, in this language."""
+    lang = current_language()
+    found = [articles.best(article_id, lang) for article_id in analytics.popular_articles(analytics.period_start(90),
+                                                                                          limit)]
+    return [article for article in found if article is not None]
 
 
 def closed_days() -> list:
