@@ -352,3 +352,13 @@ def test_a_mailed_question_about_an_incident_is_gathered_and_its_confirmation_na
         confirmation = db.session.query(OutgoingMail).filter_by(ticket_id=ticket.id).one()
         assert "bekende storing: Storing op mailserver mail3" in confirmation.body
         assert f"/nl/storingen/{number}" in confirmation.body and "Storing op mailserver mail3" in confirmation.html
+
+
+def test_a_cached_page_shows_the_banner_as_soon_as_an_incident_opens(make_app):
+    app = make_app(PAGE_CACHE_BYTES=4 * 1024 * 1024)
+    client = app.test_client()
+    assert "incident-banner" not in client.get("/nl/").get_data(as_text=True)  # now in the page cache
+    with app.app_context():
+        agent = accounts.create_user("support@webxtra.nl", "support-pass-1", role="support")
+        incidents.create_incident(agent, "incident", "Storing mail", "Mail outage", "", "", ["mail"])
+    assert "Storing mail" in client.get("/nl/").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """The knowledge base pages: home, categories, articles, search, permalinks, sitemap."""
 
+import datetime as dt
 from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
@@ -9,7 +10,7 @@ from flask_login import current_user
 from ..extensions import articles, limiter, search_index
 from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
 from ..search import QueryError
-from .. import analytics, page_cache
+from .. import analytics, incidents, page_cache
 from .autoconfig import personal_guide
 
 bp = Blueprint("kb", __name__)
@@ -40,11 +41,20 @@ def article_alternates(article_id: str, shown) -> dict[str, str]:
     return alternates
 
 
+def page_key() -> tuple:
+    """Return the page-cache key of this request for an anonymous reader.
+
+    The content version and the full URL (host, language path and query string), the incident
+    banner (an incident opened or updated shows at once, not after the next content change) and
+    the day (the support-hours article lists the coming closed days from the calendar).
+    """
+    return (articles.version, tuple(incidents.banner_for(current_user)), dt.date.today(), request.url)
+
+
 def cached_page(view):
     """Serve the page from the page cache for anonymous readers; fill the cache on a miss.
 
-    The key is the content version and the full URL (host, language path and query string):
-    nothing else changes what an anonymous reader sees on these pages.
+    The key is what changes what an anonymous reader sees (page_key).
     """
 
     @wraps(view)
@@ -52,7 +62,7 @@ def cached_page(view):
         cache = page_cache.cache_for_app()
         if cache is None or not page_cache.reader_is_anonymous():
             return view(*args, **kwargs)
-        key = (articles.version, request.url)
+        key = page_key()
         page = cache.get(key)
         if page is not None:
             return Response(page.body, status=page.status, mimetype=page.mimetype)
@@ -158,7 +168,7 @@ def search():
     for the editors, each time, with its own token in the result links.
     """
     cache = page_cache.cache_for_app()
-    key = (articles.version, request.url) if cache is not None and page_cache.reader_is_anonymous() else None
+    key = page_key() if cache is not None and page_cache.reader_is_anonymous() else None
     page = cache.get(key) if key else None
     if page is not None:
         return Response(finish_search_page(page.body, page.extra), status=page.status, mimetype=page.mimetype)
