@@ -699,6 +699,13 @@ class SearchIndex:
             return Results(query=text, lang=lang, hits=[], terms=terms,
                            common_only=[c.written for c in known], unmatched=[c.written for c in unknown])
         pattern = highlight_pattern(highlight)
+        # Which section answers is decided by the words asked, not by their synonyms.
+        own = set()
+        for concept in chosen:
+            for phrase in {concept.phrase, concept.written}:
+                own.update(phrase.split())
+                own.update(t.text for t in analyzer(phrase))
+        section_pattern = highlight_pattern(own)
         found = {hit["id"]: (hit.fields(), hit.score) for hit in results}
         top = max((score for _fields, score in found.values()), default=0.0)
         ordered = []
@@ -706,7 +713,7 @@ class SearchIndex:
             fields, score = found.get(article_id) or (searcher.stored_fields(leads[article_id]), 0.0)
             ordered.append((fields, max(score, top) + (len(leads) - position) * 0.001))
         ordered.extend((fields, score) for article_id, (fields, score) in found.items() if article_id not in leads)
-        hits = [self._hit(fields, lang, score, highlight, pattern) for fields, score in ordered[:limit]]
+        hits = [self._hit(fields, lang, score, highlight, pattern, section_pattern) for fields, score in ordered[:limit]]
         return Results(query=text, lang=lang, hits=hits, suggestion=suggestion,
                        total=max(len(hits), results.scored_length()), terms=terms)
 
@@ -785,10 +792,10 @@ class SearchIndex:
                 return results, highlight
         return searcher.search(restricted(UnionOr(parts)), limit=limit), highlight
 
-    def _hit(self, fields: dict, lang: str, score: float, highlight: set[str], pattern) -> Hit:
+    def _hit(self, fields: dict, lang: str, score: float, highlight: set[str], pattern, section_pattern=None) -> Hit:
         """Make a result, linking to and quoting the section that matches best."""
         sections = json.loads(fields.get("sections") or "[]")
-        section = best_section(sections, pattern)
+        section = best_section(sections, section_pattern or pattern, fields["title"])
         if section is not None:
             anchor, heading, text = sections[section]
             snippet = make_snippet(text, highlight, pattern)
@@ -1037,15 +1044,21 @@ def choose_terms(concepts: list[Concept], priority: set[str]) -> list[Concept]:
 def highlight_pattern(terms: set[str]):
     """Return the regular expression that finds the query's words and stems in a text, or None."""
     usable = sorted({t for t in terms if len(t) >= 3}, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:%s)\w*" % "|".join(map(re.escape, usable)), re.I) if usable else None
+    # group 1 is the query word or stem that matched, group 0 the whole word in the text
+    return re.compile(r"(?<!\w)(%s)\w*" % "|".join(map(re.escape, usable)), re.I) if usable else None
 
 
-def best_section(sections: list[list[str]], pattern) -> int | None:
+def best_section(sections: list[list[str]], pattern, title: str = "") -> int | None:
     """Return the index of the section (not the start) whose heading and text match the most distinct
-    query words, when it matches more than the start of the article; else None."""
+    query words, when it matches more than the start of the article; else None.
+
+    Words of the article's title do not count: they say what the whole article is about ("filezilla"
+    in the FileZilla guide), not which part answers.
+    """
     if pattern is None or len(sections) < 2:
         return None
-    counts = [len({m.group(0).casefold() for m in pattern.finditer(f"{heading} {text}")})
+    in_title = {m.group(1).casefold() for m in pattern.finditer(title)}
+    counts = [len({m.group(1).casefold() for m in pattern.finditer(f"{heading} {text}")} - in_title)
               for _anchor, heading, text in sections]
     best = max(range(len(counts)), key=lambda i: (counts[i], -i))
     return best if best > 0 and counts[best] > counts[0] else None

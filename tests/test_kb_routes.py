@@ -495,6 +495,20 @@ def test_the_search_page_offers_the_other_languages_results_labelled(app, client
     assert page.find("div", aria_live="polite").find("h2").text == translated_message(app, "nl", "Found in English")
 
 
+def test_the_search_page_says_when_only_common_words_matched(client):
+    page = parse(client.get("/nl/zoeken", query_string={"q": "dkim instellen"}))
+    assert not page.find_all("li", cls="result")
+    text = page.find("div", aria_live="polite").text
+    assert "“instellen”" in text and "“dkim”" in text
+    assert "Alleen veelvoorkomende woorden" in text
+
+
+def test_a_search_result_links_to_the_section_that_matches_best(client):
+    page = parse(client.get("/en/search", query_string={"q": "FileZilla passive mode directory listing"}))
+    links = [a["href"] for r in page.find_all("li", cls="result") for a in r.find_all("a")]
+    assert any("/en/article/ftp-setup-filezilla" in href and "#" in href for href in links)
+
+
 def test_the_search_page_filters_by_category(app, client):
     page = parse(client.get("/en/search", query_string={"q": "password", "category": "ftp"}))
     links = result_links(page)

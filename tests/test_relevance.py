@@ -30,19 +30,37 @@ def test_the_corpus_is_real_labelled_and_split_by_its_source():
     assert 0.25 <= len(tests) / len(questions) <= 0.40  # a third, by sha1(source_url) mod 3
 
 
-def test_search_beats_the_plain_bm25_peer_on_the_tuning_split(tuning):
-    assert tuning["search_hit3_client"] >= tuning["peer_hit3_client"] + 0.2
+def test_search_beats_the_plain_bm25_peer_by_the_issues_margin(tuning):
+    assert tuning["search_hit3_client"] >= tuning["peer_hit3_client"] + 0.25
     assert tuning["search_hit3"]["en"] > tuning["peer_hit3"]["en"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8's targets are not reached yet (see the README's Triage quality): "
-                                       "when they are, this xfail fails and must be removed")
-def test_the_issue_targets_on_the_tuning_split(tuning):
-    assert tuning["search_hit3_client"] >= 0.90
-    assert all(value >= 0.85 for value in tuning["search_hit3"].values() if value is not None)
-    assert tuning["routed_right"] >= 0.92
-    assert tuning["turned_away"] <= 0.02
+def test_the_clients_own_guide_is_among_the_first_three(tuning):
     assert tuning["own_guide"] >= 0.90
+
+
+# The issue's other targets are not reached yet (see the README's "Triage quality"). Each is a
+# strict xfail: the day a target is reached its test fails, and the marker must come off.
+NOT_YET = pytest.mark.xfail(strict=True, reason="issue 8's target is not reached yet on the tuning split")
+
+
+@NOT_YET
+def test_search_finds_the_client_guide_in_the_top_three(tuning):
+    assert tuning["search_hit3_client"] >= 0.90
+
+
+def test_search_hit_at_3_in_each_language(tuning):
+    assert all(value >= 0.85 for value in tuning["search_hit3"].values() if value is not None)
+
+
+@NOT_YET
+def test_triage_routes_right(tuning):
+    assert tuning["routed_right"] >= 0.92
+
+
+@NOT_YET
+def test_triage_turns_away_few_ticket_worthy_questions(tuning):
+    assert tuning["turned_away"] <= 0.02
 
 
 def test_the_benchmark_prints_both_splits_and_the_peer(capsys):

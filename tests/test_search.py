@@ -127,6 +127,39 @@ def test_what_customers_type_finds_the_right_guide_first(index, lang, query, exp
     assert ids(index.search(query, lang))[:1] == [expected_first]
 
 
+@pytest.mark.parametrize("lang, query, expected_first", [
+    ("nl", "Hoe stel ik Thunderbird in?", "email-thunderbird"),  # question words do not decide
+    ("nl", "ik kan geen mail versturen", "email-stuck-in-outbox"),
+    ("en", "K-9 Mail on my Samsung says: certificate not trusted, cannot connect to server", "email-android"),
+    ("en", "Thunderbird for Android keeps asking for my password", "email-android"),
+    ("en", "Mail on my MacBook (Sonoma) cannot send, the outgoing server is offline", "email-apple-mail"),
+])
+def test_a_named_program_or_problem_leads(index, lang, query, expected_first):
+    assert ids(index.search(query, lang))[:1] == [expected_first]
+
+
+def test_a_pasted_question_names_its_program_anywhere(index):
+    question = ("Hello, since the update I get an error every time I try to fetch my mail. The message says the "
+                "connection to the server failed and it asks me again and again for the password. " * 8
+                + "My mail program is Outlook.")
+    assert len(question) <= 2000
+    found = ids(index.search(question, "en"))
+    assert found[:1] == ["email-outlook"]
+
+
+def test_only_common_words_matched_is_said_not_listed(index):
+    results = index.search("dkim instellen", "nl")
+    assert results.hits == [] and results.common_only == ["instellen"] and results.unmatched == ["dkim"]
+    assert index.search("instellen", "nl").hits  # a common word alone is still searched for
+
+
+def test_a_result_links_to_the_section_that_matches_best(index):
+    hit = next(h for h in index.search("FileZilla passive mode directory listing", "en").hits if h.id == "ftp-filezilla")
+    article = index.store.get("en", "ftp-filezilla")
+    assert hit.section in {entry["id"] for entry in article.toc}
+    assert hit.section_title
+
+
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_email_e_mail_and_mail_are_one_word(index, lang):
     email = every_id(index, "email", lang)

@@ -242,6 +242,30 @@ def test_an_epp_question_with_a_500_error_keeps_the_500_part(store):
     assert "account-epp-code" in article_ids(decision)  # the self-service part is not lost
 
 
+@pytest.mark.parametrize("lang, text, verdict, topic", [
+    # the examples of questions that real customers write
+    ("nl", "ik kan geen mail versturen", "client_setup", None),
+    ("nl", "Hoe zet ik mijn mail op mijn nieuwe computer?", "client_setup", None),
+    ("nl", "Welke uitgaande server moet ik gebruiken?", "client_setup", None),
+    ("nl", "Mijn Samsung mail app geeft een certificaatfout", "client_setup", "android"),
+    ("en", "K-9 Mail says cannot connect to server", "client_setup", "android"),
+    ("en", "Thunderbird for Android shows a certificate warning", "client_setup", "android"),
+    ("en", "FairEmail cannot connect to the IMAP server", "client_setup", "android"),
+    ("nl", "Mail op mijn Mac haalt geen berichten op", "client_setup", "apple_mail"),
+    ("en", "My WordPress cron jobs overload my site", "script", "wordpress"),
+    ("en", "WHMCS payment module gives an error on callback", "script", "whmcs"),
+    ("nl", "Hoe maak ik vriendelijke URL's in mijn website?", "script", "htaccess"),
+    ("en", "PHP mail() function does not send", "script", "php"),
+])
+def test_questions_customers_write(store, lang, text, verdict, topic):
+    decision = classify(store, text, lang)
+    assert (decision.verdict, decision.topic) == (verdict, topic), decision.evidence
+
+
+def test_a_known_problem_comes_before_the_general_settings(store):
+    assert article_ids(classify(store, "ik kan geen mail versturen"))[:2] == ["email-stuck-in-outbox", "email-settings"]
+
+
 def test_the_steps_are_an_ordered_table():
     assert [name for name, _step in triage.STEPS] == [
         "server_problem", "always_ticket", "blocked", "several", "weak", "answer"]

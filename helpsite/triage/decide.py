@@ -253,11 +253,14 @@ def _client_setup(case: Case) -> Decision:
     else:
         email, ftp = len(case.doc.find(rules.email_words)), len(case.doc.find(rules.ftp_words))
         area = "ftp" if ftp > email else "email"
-        articles = _articles(store, lang, [rules.general_articles[area]])
+        articles = []
+    # The known problem named comes before the general settings ("ik kan geen mail versturen").
     for terms in ev.troubleshooting:
         article = store.best(terms.article, lang) if terms.article else None
         if article and article.category == area and article not in articles:
             articles.append(article)
+    if not clients:
+        articles.extend(a for a in _articles(store, lang, [rules.general_articles[area]]) if a not in articles)
     if not clients and len(articles) < 2 and case.search_index is not None:
         articles.extend(_search(case.search_index, store, case.doc.text, lang, area, exclude=articles))
     words = ev.words("client", "setup", "troubleshooting", "settings")

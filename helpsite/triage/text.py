@@ -13,8 +13,9 @@ from ..text import edit_distance, fold
 # A version or address ("6.503", "5.7.1", "64.233.176.27") is one word: its parts are not error codes.
 # The key prefix of "words starting with this letter" in a Document's positions.
 INITIAL = "\0"
-WORD = re.compile(r"\d+(?:\.\d+)+|\w+(?:['’]\w+)*")
-TERM_WORD = re.compile(r"\d+(?:\.\d+)+|[\w*]+(?:['’][\w*]+)*")
+# A macOS program's name ("Mail.app") is one word too: Mail.app is not "mail" and "app".
+WORD = re.compile(r"\d+(?:\.\d+)+|\w+\.app\b|\w+(?:['’]\w+)*", re.I)
+TERM_WORD = re.compile(r"\d+(?:\.\d+)+|\w+\.app\b|[\w*]+(?:['’][\w*]+)*", re.I)
 
 
 @dataclass(frozen=True)
