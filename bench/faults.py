@@ -459,7 +459,11 @@ def scenario_index(site, args) -> dict:
             time.sleep(0.25)
         recoveries[name] = round(last_ok["api"] - broken_at, 1) if last_ok["api"] > broken_at else None
 
-    break_and_wait("deleted", lambda: shutil.rmtree(index))
+    def delete():
+        trash = index.with_name("index-deleted")
+        os.rename(index, trash)  # gone at once for the site, whatever a worker is writing into it
+        shutil.rmtree(trash, ignore_errors=True)
+    break_and_wait("deleted", delete)
     break_and_wait("corrupted", lambda: corrupt((index / "current").resolve()))
 
     def dangle():
