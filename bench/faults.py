@@ -166,7 +166,7 @@ class Site:
             **os.environ, "DATABASE_URL": database, "SECRET_KEY": "fault-suite", "HELPSITE_URL": self.url,
             "HELPSITE_INDEX_DIR": str(work / "index"), "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
             "MAIL_TIMEOUT": "2", "MAIL_RETRY_BASE": "1", "MAIL_RETRY_MAX": "2", "MAIL_SEND_INTERVAL": "1",
-            "MAIL_MAX_ATTEMPTS": "1000", "MAIL_CLAIM_SECONDS": "15", "FLASK_APP": "wsgi.py",
+            "MAIL_MAX_ATTEMPTS": "1000", "MAIL_CLAIM_SECONDS": "40", "FLASK_APP": "wsgi.py",
             "PYTHONPATH": str(app_dir),
         }
 
@@ -459,7 +459,11 @@ def scenario_index(site, args) -> dict:
             time.sleep(0.25)
         recoveries[name] = round(last_ok["api"] - broken_at, 1) if last_ok["api"] > broken_at else None
 
-    break_and_wait("deleted", lambda: shutil.rmtree(index))
+    def delete():
+        trash = index.with_name("index-deleted")
+        os.rename(index, trash)  # gone at once for the site, whatever a worker is writing into it
+        shutil.rmtree(trash, ignore_errors=True)
+    break_and_wait("deleted", delete)
     break_and_wait("corrupted", lambda: corrupt((index / "current").resolve()))
 
     def dangle():

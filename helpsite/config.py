@@ -76,6 +76,9 @@ class Config:
     MAIL_RETRY_BASE = float(os.environ.get("MAIL_RETRY_BASE", "30"))
     MAIL_RETRY_MAX = float(os.environ.get("MAIL_RETRY_MAX", "3600"))
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "20"))
+    # How long a sender's claim on a mail lasts (renewed before each mail): a killed sender's mail
+    # waits this long before another sends it. Unset: 60 s plus three SMTP timeouts.
+    MAIL_CLAIM_SECONDS = float(os.environ.get("MAIL_CLAIM_SECONDS", "0")) or None
     # Mail in (helpsite/mail_in/): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
     # Other addresses of ours (comma-separated, e.g. the address customers write to): mail from them is a loop.
     MAIL_IN_OWN_ADDRESSES = os.environ.get("MAIL_IN_OWN_ADDRESSES", "")

@@ -172,6 +172,17 @@ def _claim(limit: int, now: dt.datetime, lease: dt.timedelta, ignore_pause: bool
     return token, list(claimed)
 
 
+def _renew(mail: OutgoingMail, token: str, lease: dt.timedelta) -> bool:
+    """Extend our claim on a mail just before sending it; False when it is no longer ours."""
+    renewed = db.session.execute(update(OutgoingMail)
+                                 .where(OutgoingMail.id == mail.id, OutgoingMail.claim_token == token,
+                                        OutgoingMail.sent_at.is_(None))
+                                 .values(claimed_until=utcnow() + lease)
+                                 .execution_options(synchronize_session=False))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
 def retry_delay(attempts: int, config) -> dt.timedelta:
     """Return the pause after this many failed attempts: doubling from MAIL_RETRY_BASE up to MAIL_RETRY_MAX."""
     base = float(config.get("MAIL_RETRY_BASE", 30))
@@ -209,12 +220,12 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
     if config.get("MAIL_SUPPRESS_SEND"):
         return report
     timeout = float(config.get("MAIL_TIMEOUT", 5))
-    # A claim outlives the slowest batch (every SMTP step timing out) with room to spare; a
-    # sender killed meanwhile leaves its mails to the next sender when the claim ends.
-    lease = dt.timedelta(seconds=float(config.get("MAIL_CLAIM_SECONDS") or 60 + 3 * timeout * BATCH))
+    # A claim is renewed before each mail, so it has to outlive one mail (connect, send, commit)
+    # with room to spare; a sender killed meanwhile leaves its mails to the next one when it ends.
+    lease = dt.timedelta(seconds=float(config.get("MAIL_CLAIM_SECONDS") or 60 + 3 * timeout))
     while limit > 0:
         now = utcnow()
-        _token, batch = _claim(min(BATCH, limit), now, lease, ignore_pause)
+        token, batch = _claim(min(BATCH, limit), now, lease, ignore_pause)
         if not batch:
             break
         limit -= len(batch)
@@ -228,6 +239,8 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
             break
         try:
             for index, mail in enumerate(batch):
+                if not _renew(mail, token, lease):
+                    continue  # a slow database let our claim run out and another sender took it: not ours
                 try:
                     smtp.send_message(build_message(mail, config))
                 except smtplib.SMTPRecipientsRefused as exc:  # this address: 5xx is final, 4xx may pass later

@@ -375,6 +375,7 @@ class SearchIndex:
         self._cache_lock = threading.Lock()
         self._heal_lock = threading.Lock()
         self._healing: threading.Thread | None = None
+        self.self_healing = True
         self._last_heal = 0.0
         self.heal_interval = 30.0
         self.cache_size = 0
@@ -390,6 +391,8 @@ class SearchIndex:
         self.heal_interval = float(app.config.get("SEARCH_HEAL_INTERVAL", 30))
         self.build_processes = int(app.config.get("SEARCH_BUILD_PROCESSES", 0) or min(os.cpu_count() or 1, 4))
         self.built_at_start = False
+        # An app that does not build at start-up (a command, a test) does not build to heal either.
+        self.self_healing = bool(app.config.get("SEARCH_BUILD_ON_START", True))
         self.vocabulary = {lang: Vocabulary.load(self.store.content_dir, lang) for lang in LANGUAGES}
         app.extensions["search"] = self
         if app.config.get("SEARCH_BUILD_ON_START", True):
@@ -857,7 +860,7 @@ class SearchIndex:
         try:
             meta = json.loads((self.current_link / "meta.json").read_text())
         except (OSError, ValueError):
-            return {"built": False, "problem": self.probe()}
+            return {"built": False}
         return {"built": True, **meta, "current": meta.get("fingerprint") == self.fingerprint(),
                 "problem": self.probe()}
 
@@ -895,6 +898,8 @@ class SearchIndex:
 
     def heal(self, reason: str) -> bool:
         """Rebuild a missing or broken index in a background thread; at most every heal_interval seconds."""
+        if not self.self_healing:
+            return False
         with self._heal_lock:
             now = time.monotonic()
             if (self._healing is not None and self._healing.is_alive()) or now - self._last_heal < self.heal_interval:

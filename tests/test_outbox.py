@@ -219,3 +219,16 @@ def test_admins_see_given_up_mail_and_retry_it(make_app, smtp_server, closed_por
     support = app.test_client()
     login(support, "support@webxtra.nl")
     assert support.get("/en/desk/outgoing-mail").status_code == 403
+
+
+def test_a_sender_whose_claim_ran_out_and_was_taken_over_does_not_send(make_app, smtp_server):
+    """A slow database can outlast a claim: the first sender must then leave the mail to the second."""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server[1])
+    with app.app_context():
+        tickets.open_ticket(customer(), "klant.nl", "Vraag", "Hallo")
+        lease = dt.timedelta(seconds=60)
+        token, [row] = mail._claim(10, utcnow(), lease)
+        assert mail._renew(row, token, lease)  # still ours
+        db.session.execute(update(OutgoingMail).values(claim_token="y" * 32))  # another sender took it over
+        db.session.commit()
+        assert not mail._renew(row, token, lease)
