@@ -476,3 +476,38 @@ def test_every_link_between_shipped_articles_points_at_an_existing_section(app, 
                     assert f'id="{anchor}"' in target.html, f"{article.path}: no section #{anchor} in {target.path}"
                 checked += 1
     assert checked > 50
+
+
+def test_changed_files_applied_in_place_give_the_same_store_as_a_full_load(content_copy, tmp_path):
+    from helpsite.content import ArticleStore
+
+    def loaded():
+        store = ArticleStore()
+        store.content_dir = content_copy
+        store.reload()
+        return store
+
+    def state(store):
+        return (store.version,
+                {lang: [a.id for a in store.in_language(lang, include_drafts=True)] for lang in ("nl", "en")},
+                {lang: {c["id"]: [a.id for a in store.in_category(lang, c["id"])] for c in store.categories}
+                 for lang in ("nl", "en")},
+                {lang: sorted(store._slugs[lang]) for lang in ("nl", "en")},
+                {lang: sorted(store._aliases[lang]) for lang in ("nl", "en")})
+
+    store = loaded()
+    english = content_copy / "articles" / "en"
+    changed = english / "ftp-settings.md"
+    changed.write_text(re.sub(r"^title: .*$", "title: Aardvark settings", changed.read_text(), count=1, flags=re.M))
+    broken = english / "broken-new.md"
+    broken.write_text("not an article")  # a new file that cannot be used changes nothing
+    new = english / "zz-new-article.md"
+    new.write_text(changed.read_text().replace("id: ftp-settings", "id: zz-new-article"))
+    gone = next(p for p in sorted(english.glob("*.md")) if p not in (changed, new))
+    gone.unlink()
+    result = store.apply_changes([changed, new, gone, broken])
+    assert not result["reloaded"]
+    assert sorted(a.id for a in result["changed"]) == ["ftp-settings", "zz-new-article"]
+    assert len(result["removed"]) == 1
+    assert state(store) == state(loaded())
+    assert store.in_language("en")[0].id in ("ftp-settings", "zz-new-article")

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from urllib.parse import quote
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
@@ -27,9 +27,43 @@ def switch_url(lang: str) -> str:
     return url_for("kb.home", lang=lang)
 
 
+URL_MEMO_SIZE = 4096
+
+
+def memoized_url_for(app):
+    """Return url_for for templates that remembers what it built.
+
+    A page builds twenty-odd URLs, mostly the same ones on every page (home, search, the
+    footer's permalinks), and building one costs more than the rest of a line of template.
+    A URL depends on its endpoint and values, the language (added by i18n's url_defaults) and
+    the host it is built for; the same inputs give the same URL, so it is kept.
+    """
+    memo: dict = {}
+    build = app.url_for
+
+    def url_for_in_template(endpoint, **values):
+        if not has_request_context():  # a mail rendered by a command: no host to key on
+            return build(endpoint, **values)
+        try:
+            key = (endpoint, tuple(sorted(values.items())), current_language(), request.host_url, request.script_root)
+            hash(key)
+        except TypeError:  # a list or dict among the values: build it every time
+            return build(endpoint, **values)
+        found = memo.get(key)
+        if found is None:
+            found = build(endpoint, **values)
+            if len(memo) >= URL_MEMO_SIZE:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    return url_for_in_template
+
+
 def init_app(app):
     """Give every template the helpers the layout needs."""
     register_filters(app)
+    app.jinja_env.globals["url_for"] = memoized_url_for(app)
 
     @app.context_processor
     def layout_helpers():
