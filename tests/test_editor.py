@@ -658,3 +658,16 @@ def test_searches_and_clicks_are_written_in_the_background_and_at_exit(make_app)
     writer.stop()
     with app.app_context():
         assert db.session.query(SearchEvent).count() == 3
+
+
+def test_search_build_on_an_empty_folder_builds_once(make_app, tmp_path):
+    index_dir = tmp_path / "empty-index"
+    app = make_app(SEARCH_INDEX_DIR=str(index_dir))  # loading the app builds: the folder was empty
+    builds = sorted(p.name for p in index_dir.glob("build-*"))
+    assert len(builds) == 1
+    result = app.test_cli_runner().invoke(args=["search", "build"])
+    assert result.exit_code == 0 and "Indexed" in result.output
+    assert sorted(p.name for p in index_dir.glob("build-*")) == builds  # not built a second time
+    again = make_app(SEARCH_INDEX_DIR=str(index_dir))  # an index that exists: the command rebuilds
+    assert again.test_cli_runner().invoke(args=["search", "build"]).exit_code == 0
+    assert sorted(p.name for p in index_dir.glob("build-*")) != builds
