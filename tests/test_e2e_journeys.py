@@ -30,7 +30,9 @@ def site(make_app, smtp_server):
     """Serve the app with its mail going to a real SMTP server; yields (url, app, sink)."""
     sink, port = smtp_server
     app = make_app(SERVER_NAME=None, RATELIMIT_ENABLED=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
-                   MAIL_SUPPRESS_SEND=False, MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_USERNAME=None)
+                   MAIL_SUPPRESS_SEND=False, MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_USERNAME=None,
+                   # the real outbox sender, as in production: the reset mail leaves after the request
+                   MAIL_BACKGROUND_SENDER=True, MAIL_SEND_INTERVAL=0.2)
     with app.app_context():
         accounts.create_user("anna@klant.nl", "anna-password-1", domains=["klant.nl"], name="Anna")
     server = LiveServer(app)
