@@ -58,7 +58,6 @@ def test_triage_routes_right(tuning):
     assert tuning["routed_right"] >= 0.92
 
 
-@NOT_YET
 def test_triage_turns_away_few_ticket_worthy_questions(tuning):
     assert tuning["turned_away"] <= 0.02
 
