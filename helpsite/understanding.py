@@ -67,6 +67,7 @@ class Evidence:
     technologies: list[tuple[Technology, int]] = field(default_factory=list)
     self_topics: list[tuple[TermList, int]] = field(default_factory=list)
     troubleshooting: list[TermList] = field(default_factory=list)
+    device_only: bool = False  # the program was guessed from a device ("on my Mac"), not named
 
     def add(self, name: str, found: list[Match]) -> None:
         if found:
@@ -128,6 +129,7 @@ def gather(rules: Rules, doc: Document) -> Evidence:
             devices.append((client.id, by_device[0].start, by_device))
     chosen = sorted(named or devices, key=lambda c: (-_mentions(c[2]), c[1]))
     ev.clients = [(client_id, start) for client_id, start, _found in chosen]
+    ev.device_only = bool(chosen) and not named
     for _id, _start, found in chosen:
         ev.add("client", found)
     score = rules.weights["client"] if chosen or works else 0
@@ -227,8 +229,9 @@ class Understanding:
         if leading == "self_service" and not self.evidence.matches.get("self_service_blocked"):
             ids.extend(topic.article for topic, _start in self.evidence.self_topics if topic.article)
         ids.extend(self.problems)
-        if not self.programs and leading == "client_setup":
-            # No program named: the settings every program needs, for mail or for FTP.
+        if (not self.programs or self.evidence.device_only) and leading == "client_setup":
+            # No program named (a Mac runs Thunderbird as often as Apple Mail): the settings every
+            # program needs, for mail or for FTP.
             email = len(self.doc.find(self.rules.email_words))
             ftp = len(self.doc.find(self.rules.ftp_words))
             ids.append(self.rules.general_articles["ftp" if ftp > email else "email"])

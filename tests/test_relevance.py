@@ -44,7 +44,6 @@ def test_the_clients_own_guide_is_among_the_first_three(tuning):
 NOT_YET = pytest.mark.xfail(strict=True, reason="issue 8's target is not reached yet on the tuning split")
 
 
-@NOT_YET
 def test_search_finds_the_client_guide_in_the_top_three(tuning):
     assert tuning["search_hit3_client"] >= 0.90
 

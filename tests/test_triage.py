@@ -122,6 +122,16 @@ def test_an_outlook_mail_account_and_ios_settings_menus(store):
     assert decision.topic == "ios_mail"
 
 
+def test_a_device_alone_also_points_to_the_general_settings(store):
+    from helpsite.triage.rules import load_rules
+    from helpsite.understanding import understand
+    rules = load_rules(store.content_dir)
+    understood = understand("When I log in on my Mac I get: could not connect to the IMAP server using SSL", rules, "en")
+    assert understood.programs == ["apple_mail"] and "email-settings" in understood.article_ids()
+    understood = understand("Apple Mail on my Mac: could not connect to the IMAP server using SSL", rules, "en")
+    assert "email-settings" not in understood.article_ids()
+
+
 def test_cancel_ends_a_service_only_when_it_names_one(store):
     assert classify(store, "I'd like to cancel my subscription", "en").verdict == "self_service"
     decision = classify(store, "FileZilla: the certificate dialog hangs and only Cancel is enabled", "en")
