@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # the rules are passed in: this module imports no triage code
 # Error codes customers paste: SMTP/FTP replies with an optional enhanced status ("550 5.7.1").
 ERROR_CODE = re.compile(r"(?<![\w.])([45]\d\d)(?:[ -]+(\d\.\d{1,3}\.\d{1,3}))?(?![\w.])")
 
+# A program named at most this many words after a comparison ("works fine with ... Mail.app").
+COMPARED_WITHIN = 4
+
 # From this many words on, a text is a question rather than a few words to look up.
 QUESTION_WORDS = 8
 
@@ -64,6 +67,7 @@ class Evidence:
     technologies: list[tuple[Technology, int]] = field(default_factory=list)
     self_topics: list[tuple[TermList, int]] = field(default_factory=list)
     troubleshooting: list[TermList] = field(default_factory=list)
+    device_only: bool = False  # the program was guessed from a device ("on my Mac"), not named
 
     def add(self, name: str, found: list[Match]) -> None:
         if found:
@@ -110,18 +114,25 @@ def gather(rules: Rules, doc: Document) -> Evidence:
 
     # client_setup: a program's name beats a device ("Thunderbird on my Mac"); of several names,
     # the one named most often leads, then the first named ("K-9 ... unlike Thunderbird").
-    named, devices = [], []
+    # A program named as the one that works ("it works in FileZilla") is not the one asked about,
+    # but it still says the question is about a mail or FTP program.
+    compared = doc.find(rules.compared)
+    named, devices, works = [], [], False
     for client in rules.clients:
         by_name, by_device = doc.find(client.names), doc.find(client.devices)
+        asked = [m for m in by_name if not any(0 <= m.start - c.end <= COMPARED_WITHIN for c in compared)]
+        works = works or len(asked) < len(by_name)
+        by_name = asked
         if by_name:
             named.append((client.id, by_name[0].start, by_name))
         elif by_device:
             devices.append((client.id, by_device[0].start, by_device))
     chosen = sorted(named or devices, key=lambda c: (-_mentions(c[2]), c[1]))
     ev.clients = [(client_id, start) for client_id, start, _found in chosen]
+    ev.device_only = bool(chosen) and not named
     for _id, _start, found in chosen:
         ev.add("client", found)
-    score = rules.weights["client"] if chosen else 0
+    score = rules.weights["client"] if chosen or works else 0
     for terms, name in ((rules.setup, "setup"), (rules.settings, "settings"), (rules.device_hints, "device_hint")):
         found = doc.find(terms)
         ev.add(name, found)
@@ -218,8 +229,9 @@ class Understanding:
         if leading == "self_service" and not self.evidence.matches.get("self_service_blocked"):
             ids.extend(topic.article for topic, _start in self.evidence.self_topics if topic.article)
         ids.extend(self.problems)
-        if not self.programs and leading == "client_setup":
-            # No program named: the settings every program needs, for mail or for FTP.
+        if (not self.programs or self.evidence.device_only) and leading == "client_setup":
+            # No program named (a Mac runs Thunderbird as often as Apple Mail): the settings every
+            # program needs, for mail or for FTP.
             email = len(self.doc.find(self.rules.email_words))
             ftp = len(self.doc.find(self.rules.ftp_words))
             ids.append(self.rules.general_articles["ftp" if ftp > email else "email"])

@@ -39,12 +39,9 @@ def test_the_clients_own_guide_is_among_the_first_three(tuning):
     assert tuning["own_guide"] >= 0.90
 
 
-# The issue's other targets are not reached yet (see the README's "Triage quality"). Each is a
-# strict xfail: the day a target is reached its test fails, and the marker must come off.
-NOT_YET = pytest.mark.xfail(strict=True, reason="issue 8's target is not reached yet on the tuning split")
+# The issue's other targets, reached on the tuning split (they were strict xfails until then).
 
 
-@NOT_YET
 def test_search_finds_the_client_guide_in_the_top_three(tuning):
     assert tuning["search_hit3_client"] >= 0.90
 
@@ -53,12 +50,10 @@ def test_search_hit_at_3_in_each_language(tuning):
     assert all(value >= 0.85 for value in tuning["search_hit3"].values() if value is not None)
 
 
-@NOT_YET
 def test_triage_routes_right(tuning):
     assert tuning["routed_right"] >= 0.92
 
 
-@NOT_YET
 def test_triage_turns_away_few_ticket_worthy_questions(tuning):
     assert tuning["turned_away"] <= 0.02
 

@@ -109,6 +109,42 @@ def test_an_address_is_not_a_program(store):
     assert decision.topic != "outlook"
 
 
+def test_the_program_that_works_is_not_the_one_asked_about(store):
+    decision = classify(store, "Thunderbird keeps asking for my password, it works fine with Outlook", "en")
+    assert decision.topic == "thunderbird"
+    decision = classify(store, "Permission denied when I upload over SFTP from my editor. It works in FileZilla.", "en")
+    assert decision.verdict == "client_setup" and decision.topic != "filezilla"
+
+
+def test_an_outlook_mail_account_and_ios_settings_menus(store):
+    assert classify(store, "How to add an outlook mail account to access by imap", "en").topic != "outlook"
+    decision = classify(store, "Settings > Mail, Contacts, Calendars > Add Account: the password is not sent", "en")
+    assert decision.topic == "ios_mail"
+
+
+def test_a_device_alone_also_points_to_the_general_settings(store):
+    from helpsite.triage.rules import load_rules
+    from helpsite.understanding import understand
+    rules = load_rules(store.content_dir)
+    understood = understand("When I log in on my Mac I get: could not connect to the IMAP server using SSL", rules, "en")
+    assert understood.programs == ["apple_mail"] and "email-settings" in understood.article_ids()
+    understood = understand("Apple Mail on my Mac: could not connect to the IMAP server using SSL", rules, "en")
+    assert "email-settings" not in understood.article_ids()
+
+
+def test_cancel_ends_a_service_only_when_it_names_one(store):
+    assert classify(store, "I'd like to cancel my subscription", "en").verdict == "self_service"
+    decision = classify(store, "FileZilla: the certificate dialog hangs and only Cancel is enabled", "en")
+    assert decision.verdict == "client_setup"
+
+
+def test_server_side_errors_in_a_script_question_make_a_ticket(store):
+    decision = classify(store, "Mollie callback.php: SoftException in Application.cpp: UID of script is smaller "
+                               "than min_uid", "en")
+    assert decision.verdict == "ticket"
+    assert classify(store, "sendmail does not work on my site", "en").verdict == "ticket"
+
+
 # -- script: documentation for the technology, and a forum -------------------------------------
 
 @pytest.mark.parametrize("lang, text, technology, url", [

@@ -35,7 +35,7 @@ LIST_KEYS = {"nl", "en", "max_count", "except", "fuzzy", "article"}
 CLIENT_KEYS = {"names", "devices", "fuzzy", "except"}
 TECHNOLOGY_KEYS = LIST_KEYS | {"docs"}
 CLIENT_SETUP_KEYS = {"clients", "setup", "settings", "device_hints", "troubleshooting", "email_words", "ftp_words",
-                     "general_articles"}
+                     "general_articles", "compared"}
 SCRIPT_KEYS = {"articles", "default_technologies", "technologies", "script_words", "blocked_by", "forums"}
 SELF_SERVICE_KEYS = {"topics", "blocked_by", "blocked_kind"}
 
@@ -133,6 +133,7 @@ class Rules:
             for n, spec in enumerate(setup.get("troubleshooting") or [])
         ]
         self.email_words = self.term_list(setup.get("email_words"), "client_setup.email_words")
+        self.compared = self.term_list(setup.get("compared", {}), "client_setup.compared")
         self.ftp_words = self.term_list(setup.get("ftp_words"), "client_setup.ftp_words")
         self.general_articles = dict(setup.get("general_articles") or {})
         if set(self.general_articles) != {"email", "ftp"}:

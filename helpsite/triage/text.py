@@ -14,7 +14,9 @@ from ..text import edit_distance, fold
 # The key prefix of "words starting with this letter" in a Document's positions.
 INITIAL = "\0"
 # A macOS program's name ("Mail.app") is one word too: Mail.app is not "mail" and "app".
-WORD = re.compile(r"\d+(?:\.\d+)+|\w+\.app\b|\w+(?:['’]\w+)*", re.I)
+# "home.php" is one word: a file's name says which file, not that the question is about PHP code
+# (wp-config.php stays three words, so "wp config" still names WordPress).
+WORD = re.compile(r"\d+(?:\.\d+)+|\w+\.app\b|(?<![\w.-])\w+\.php\b|\w+(?:['’]\w+)*", re.I)
 TERM_WORD = re.compile(r"\d+(?:\.\d+)+|\w+\.app\b|[\w*]+(?:['’][\w*]+)*", re.I)
 
 
