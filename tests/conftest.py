@@ -59,7 +59,7 @@ def make_app(tmp_path, shared_index_dir):
 
     yield factory
     for app in made:
-        for name in ("content_sync", "analytics_writer"):  # background threads end with their test
+        for name in ("content_sync", "analytics_writer", "outbox_sender"):  # background threads end with their test
             if app.extensions.get(name) is not None:
                 app.extensions[name].stop()
         with app.app_context():
