@@ -253,13 +253,14 @@ class Understanding:
                 and not self.evidence.matches.get("script_blocked"):
             ids.extend(self.rules.script_articles)  # the policy, with the documentation links
         ticket_evidence = max(scores["technical"], scores["administrative"])
-        # A few words ("mailbox vol") are a topic to look up; a whole question that the triage would
-        # send to our team (no answer online is strong enough, or the evidence for a ticket is as
-        # strong: its "weak" step) is a question for a ticket.
+        # A few words ("mailbox vol") are a topic to look up; a whole question with some evidence for
+        # our team that the triage would send to it (no answer online is strong enough, or the evidence
+        # for a ticket is as strong: its "weak" step) is a question for a ticket. A title such as "Why
+        # the ticket number in the subject matters" has no such evidence.
         whole_question = len(self.doc.tokens) >= QUESTION_WORDS
         weak = leading is None or scores[leading] < ticket_evidence + self.rules.margin
         if self.rules.server_article and (self.evidence.matches.get("server_problem") or (
-                whole_question and weak)):
+                whole_question and ticket_evidence and weak)):
             ids.append(self.rules.server_article)  # how a ticket works: the question is for our team
         return list(dict.fromkeys(ids))
 
