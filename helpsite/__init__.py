@@ -11,7 +11,7 @@ from .config import Config, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search import SearchIndex
-from .views import api, auth, autoconfig, desk, editor, feedback, kb, outbox, status
+from .views import api, auth, autoconfig, desk, editor, feedback, health, kb, outbox, status
 from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
 
 
@@ -64,5 +64,6 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(feedback.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(health.bp)
     cli.init_app(app)
     return app

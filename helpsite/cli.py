@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, mail, mail_in, translations, triage
+from . import accounts, health, mail, mail_in, translations, triage
 from .content import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
@@ -65,6 +65,8 @@ def search_status():
         sys.exit(1)
     state = "current" if stats["current"] else "out of date"
     click.echo(f"{stats['articles']} articles, built in {stats['seconds']} s, {state}.")
+    # The same version /healthz shows: hosts that print the same one answer from the same content.
+    click.echo(f"content version {health.content_version()}")
 
 
 @translate_cli.command("update")
