@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, security, urls, views
+from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, production, security, urls, views
 from .config import Config, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -23,8 +23,9 @@ def create_app(config=None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
-    os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("SECRET_KEY", None)
+    production.check_settings(app)  # before the laptop defaults below fill the gaps
+    os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
@@ -32,6 +33,7 @@ def create_app(config=None) -> Flask:
     if not app.config["SEARCH_INDEX_DIR"]:
         app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
 
+    production.init_app(app)
     urls.init_app(app)
     database.init_app(app)
     db.init_app(app)

@@ -23,6 +23,20 @@ def instance_secret(instance_path: str) -> str:
 class Config:
     """Production and development settings."""
 
+    # "production" refuses laptop settings at start-up (helpsite/production.py).
+    HELPSITE_ENV = os.environ.get("HELPSITE_ENV", "development")
+    # Unset: generated once into the instance folder (fine for one laptop, refused in production).
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Worker processes per host (gunicorn reads the same variable; deploy/gunicorn.conf.py sets it):
+    # more than one needs shared rate-limit counts.
+    WORKERS = int(os.environ.get("WEB_CONCURRENCY", "1"))
+    # How many reverse proxies set each X-Forwarded-* header (Werkzeug's ProxyFix); 0: not trusted.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
+    PROXY_FIX_X_HOST = int(os.environ.get("PROXY_FIX_X_HOST", "0"))
+    PROXY_FIX_X_PORT = int(os.environ.get("PROXY_FIX_X_PORT", "0"))
+    PROXY_FIX_X_PREFIX = int(os.environ.get("PROXY_FIX_X_PREFIX", "0"))
+
     LANGUAGES = ("nl", "en")
     BABEL_DEFAULT_LOCALE = "nl"
     BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"
