@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, production, security, urls, views
-from .config import Config, instance_secret
+from .config import Config, instance_path, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search import SearchIndex
@@ -17,7 +17,7 @@ from .views import tickets as ticket_views  # not `tickets`: that name is the do
 
 def create_app(config=None) -> Flask:
     """Create the app: load the settings, bind the extensions, register the blueprints."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path(config))
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)

@@ -1,12 +1,14 @@
 """Command-line tools: content checks, the search index, users and demo data."""
 
+import datetime as dt
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, health, mail, mail_in, translations, triage
+from . import accounts, backup, health, mail, mail_in, translations, triage
 from .content import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
@@ -231,6 +233,41 @@ def tickets_poll_imap(limit):
         sys.exit(1)
 
 
+@click.command("backup")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write (default: helpsite-backup-<UTC time>.tar.gz here).")
+@with_appcontext
+def backup_command(output):
+    """Write the database (one consistent copy) and the instance secrets into one archive."""
+    if output is None:
+        output = Path(f"helpsite-backup-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}.tar.gz")
+    try:
+        manifest = backup.create_backup(output, current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                        current_app.instance_path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    tables = manifest["database"]["tables"]
+    click.echo(f"Wrote {output} ({output.stat().st_size} bytes, readable by its owner only): "
+               f"{manifest['database']['kind']}, {len(tables)} tables, {sum(tables.values())} rows, "
+               f"secrets: {', '.join(manifest['secrets']) or 'none in the instance folder'}.")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that has tables, and differing instance secrets.")
+@with_appcontext
+def restore_command(archive, force):
+    """Restore a `flask backup` archive into this site's (empty) database and instance folder."""
+    try:
+        manifest = backup.restore_backup(archive, current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                         current_app.instance_path, force=force)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    tables = manifest["database"]["tables"]
+    click.echo(f"Restored the backup of {manifest['created_at']}: {len(tables)} tables, {sum(tables.values())} rows, "
+               f"every table as in the backup. Now: flask db upgrade, then flask search build.")
+
+
 def init_app(app):
     """Register the command groups."""
     app.cli.add_command(content_cli)
@@ -240,3 +277,5 @@ def init_app(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(tickets_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -8,6 +8,17 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def instance_path(overrides=None) -> str | None:
+    """Return the instance folder (secrets, SQLite, the index): INSTANCE_PATH, HELPSITE_INSTANCE_DIR or Flask's.
+
+    In production it lives outside the code checkout (e.g. /var/lib/helpsite), so that a new
+    release is a new checkout and the instance folder stays where it is.
+    """
+    chosen = (overrides.get("INSTANCE_PATH") if isinstance(overrides, dict) else None) \
+        or os.environ.get("HELPSITE_INSTANCE_DIR")
+    return str(Path(chosen).resolve()) if chosen else None
+
+
 def instance_secret(instance_path: str) -> str:
     """Return SECRET_KEY from the environment, or one generated once and kept in the instance folder."""
     if os.environ.get("SECRET_KEY"):
