@@ -6,7 +6,8 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, production, security, urls, views
+from . import (accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, production, security,
+               static_files, urls, views)
 from .config import Config, instance_path, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -54,6 +55,7 @@ def create_app(config=None) -> Flask:
     analytics.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     views.init_app(app)
 
     app.register_blueprint(kb.bp)

@@ -1,7 +1,9 @@
 """Command-line tools: content checks, the search index, users and demo data."""
 
 import datetime as dt
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -157,6 +159,28 @@ def mail_send(now):
         click.echo(f"  given up: mail {row.id} to {row.recipient} ({row.subject}) after {row.attempts} "
                    f"attempt(s): {row.last_error}; retry with: flask mail retry {row.id}", err=True)
     sys.exit(1 if failed else 0)
+
+
+@mail_cli.command("run")
+@click.option("--interval", type=float, default=None, help="Seconds between rounds (default: MAIL_SEND_INTERVAL).")
+def mail_run(interval):
+    """Send the outbox every few seconds until stopped (the helpsite-outbox service)."""
+    interval = interval if interval is not None else float(current_app.config["MAIL_SEND_INTERVAL"])
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    click.echo(f"Sending the outbox every {interval:g} s; stop with SIGTERM.")
+    while not stopped.is_set():
+        try:
+            report = mail.send_pending()
+            if report.sent:
+                click.echo(f"{report.sent} sent, {report.waiting} still waiting.")
+        except Exception as exc:  # noqa: BLE001 - a database or SMTP hiccup: the mail waits, the next round tries
+            db.session.rollback()
+            click.echo(f"sending failed ({type(exc).__name__}: {exc}); trying again in {interval:g} s", err=True)
+        finally:
+            db.session.remove()
+        stopped.wait(interval)
 
 
 @mail_cli.command("retry")
