@@ -228,15 +228,18 @@ def test_systemd_units_verify(tmp_path):
 
 def test_each_timer_starts_a_shipped_service_and_each_command_exists(app):
     timers = list(UNITS.glob("*.timer"))
-    assert {t.stem for t in timers} == {"helpsite-mail-send", "helpsite-poll-imap", "helpsite-content-sync"}
+    assert {t.stem for t in timers} == {"helpsite-mail-send", "helpsite-poll-imap", "helpsite-content-sync",
+                                        "helpsite-backup"}
     for timer in timers:
         target = re.search(r"^Unit=(\S+)$", timer.read_text(), re.M).group(1)
         assert (UNITS / target).exists(), f"{timer.name} starts {target}, which is not shipped"
     runner = app.test_cli_runner()
-    commands = [re.search(r"bin/flask (.+)$", line).group(1).split()
+    # The command's words, up to its first option: `flask backup --output …` is ["backup"].
+    commands = [re.search(r"bin/flask ((?:[a-z][\w-]* ?)+)", line).group(1).split()
                 for unit in UNITS.glob("*.service") for line in unit.read_text().splitlines()
                 if re.match(r"Exec\w*=.*bin/flask ", line)]
     assert ["mail", "run"] in commands and ["tickets", "poll-imap"] in commands and ["mail", "send"] in commands
+    assert ["backup"] in commands
     for command in commands:
         result = runner.invoke(args=[*command, "--help"])
         assert result.exit_code == 0, f"flask {' '.join(command)}: {result.output}"
