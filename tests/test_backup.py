@@ -205,3 +205,16 @@ def test_restore_refuses_a_damaged_archive_and_another_hosts_secret(make_app, ba
         out.addfile(tarfile.TarInfo("../../etc/evil"), io.BytesIO(b""))
     result = runner.invoke(args=["restore", str(not_a_backup)])
     assert result.exit_code != 0 and "not a help-site backup" in result.output
+
+
+def test_a_pg_dump_older_than_the_server_is_refused(tmp_path, monkeypatch):
+    from helpsite import backup
+
+    fake = tmp_path / "bin" / "pg_dump"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 13.14 (Debian 13.14-0+deb11u1)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    with pytest.raises(backup.BackupError, match="pg_dump 13 is older than the PostgreSQL server \\(15\\)"):
+        backup._check_pg_tool("pg_dump", 150004)
+    assert backup._check_pg_tool("pg_dump", 130002) == str(fake)  # the same major version is fine
