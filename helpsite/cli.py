@@ -1,4 +1,4 @@
-"""Command-line tools: content checks, the search index, users and demo data."""
+"""Command-line tools: content checks, the search index, users, mail, backups and demo data."""
 
 import datetime as dt
 import signal
