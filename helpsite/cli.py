@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import accounts, mail, mail_in, translations, triage
-from .content import check_content
+from .content_check import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
 

@@ -14,7 +14,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from helpsite import analytics, charts
-from helpsite.content import ArticleStore, check_article_text
+from helpsite.content import ArticleStore
+from helpsite.content_check import check_article_text
 from helpsite.extensions import db
 from helpsite.models import ArticleFeedback, ArticleLink, SearchEvent, Ticket, TriageDecision, User, utcnow
 
