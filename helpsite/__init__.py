@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, security, urls, views
 from .config import Config, instance_secret
 from .content import ArticleStore
+from .support_calendar import calendar_from_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search import SearchIndex
 from .views import api, auth, autoconfig, desk, editor, feedback, kb, outbox, status
@@ -32,6 +33,8 @@ def create_app(config=None) -> Flask:
     if not app.config["SEARCH_INDEX_DIR"]:
         app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
 
+    # A mistyped support setting (a holiday key, a time) stops the start, not a customer's request.
+    calendar_from_config(app.config)
     urls.init_app(app)
     database.init_app(app)
     db.init_app(app)
