@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 OUTLOOK_NL = "articles/nl/e-mail-instellen-outlook.md"
-PROBLEM_LINE = re.compile(r"^(?P<path>/\S+\.md):(?P<line>\d+): (?P<warning>warning: )?(?P<message>.+)$")
+PROBLEM_LINE = re.compile(r"^(?P<path>/\S+\.(?:md|yaml)):(?P<line>\d+): (?P<warning>warning: )?(?P<message>.+)$")
 SUMMARY = re.compile(r"^(?P<count>\d+) articles checked: (?P<errors>\d+) error\(s\), (?P<warnings>\d+) warning\(s\)\.$")
 
 
@@ -74,7 +74,7 @@ def missing_field(content):
 
 def bad_date(content):
     path = content / OUTLOOK_NL
-    path.write_text(path.read_text().replace("updated: 2026-11-20", "updated: gisteren", 1))
+    path.write_text(re.sub(r"^updated: .*$", "updated: gisteren", path.read_text(), count=1, flags=re.M))
     return path, 8, "updated must be a date"
 
 
