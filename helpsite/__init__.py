@@ -10,6 +10,7 @@ from . import (accounts, analytics, cli, content_sync, database, i18n, mail, pag
                static_files, urls, views)
 from .config import Config, instance_path, instance_secret
 from .content import ArticleStore
+from .support_calendar import calendar_from_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search import SearchIndex
 from .views import api, auth, autoconfig, desk, editor, feedback, health, kb, outbox, status
@@ -35,6 +36,8 @@ def create_app(config=None) -> Flask:
         app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
 
     production.init_app(app)
+    # A mistyped support setting (a holiday key, a time) stops the start, not a customer's request.
+    calendar_from_config(app.config)
     urls.init_app(app)
     database.init_app(app)
     db.init_app(app)

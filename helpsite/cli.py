@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, backup, health, mail, mail_in, translations, triage
-from .content import check_content
+from .content_check import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
 

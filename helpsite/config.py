@@ -5,6 +5,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from .support_calendar import DEFAULT_CLOSED_HOLIDAYS
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -154,6 +156,9 @@ class Config:
     SUPPORT_CLOSE = os.environ.get("HELPSITE_SUPPORT_CLOSE", "17:30")
     SUPPORT_TIMEZONE = os.environ.get("HELPSITE_SUPPORT_TIMEZONE", "Europe/Amsterdam")
     SUPPORT_EXTRA_CLOSED_DAYS = os.environ.get("HELPSITE_SUPPORT_EXTRA_CLOSED_DAYS", "")
+    # Which national holidays close support (the SLA: "nationale feestdagen", no list): keys of
+    # support_calendar.CLOSING_HOLIDAYS, comma-separated in the environment; "none" for none.
+    SUPPORT_CLOSED_HOLIDAYS = os.environ.get("HELPSITE_SUPPORT_CLOSED_HOLIDAYS", ",".join(DEFAULT_CLOSED_HOLIDAYS))
     SUPPORT_MANAGED_RESPONSE_HOURS = float(os.environ.get("HELPSITE_SUPPORT_MANAGED_RESPONSE_HOURS", "4"))
 
 

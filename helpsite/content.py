@@ -40,6 +40,9 @@ REQUIRED_FIELDS = ("id", "title", "summary", "category", "tags", "applies_to", "
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 ARTICLE_LINK = re.compile(r"\]\(a:([a-z0-9-]+)(#[A-Za-z0-9_-]+)?\)")
+# [ask us](ask:) is the question form with this article as its context (the article's next step).
+ASK_LINK = re.compile(r"\]\(ask:\)")
+ASK_PATHS = {"nl": "/nl/vraag-stellen", "en": "/en/ask"}  # views/tickets.py ask()
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 RAW_HTML = re.compile(r"<(?!https?://)[a-zA-Z/!][^>]*>")
 MAX_ARTICLE_BYTES = 512 * 1024
@@ -93,6 +96,7 @@ class Article:
     path: Path
     aliases: list[str] = field(default_factory=list)
     draft: bool = False
+    verified: str = ""  # client guides: which vendor documentation the steps were checked against, and when
     body_line: int = 1  # line of the file where the markdown body starts
     store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
     digest: str = ""  # sha256 of the file as read: the search index compares it to find changed articles
@@ -282,6 +286,50 @@ def self_indent(line: str, stack: list[tuple[int, int]]) -> str:
     return " " * 4 * len(stack) + extra
 
 
+HEADING_OR_TABLE = re.compile(r"^\s*(#{1,6}\s|\||```|~~~)")
+
+
+def drop_blocks_with(text: str, names: set[str]) -> str:
+    """Leave out the paragraphs, list items (with their nested lines) and table rows that use one of these placeholders.
+
+    A line of any other kind (a heading) only loses the line itself. Authors write a sentence
+    with an optional fact as its own paragraph or list item, so the page reads well without it.
+    """
+    lines = text.split("\n")
+    drop = [False] * len(lines)
+
+    def uses(line: str) -> bool:
+        return any(match.group(1) in names for match in PLACEHOLDER.finditer(line))
+
+    def paragraph_line(line: str) -> bool:
+        return bool(line.strip()) and not LIST_MARKER.match(line) and not HEADING_OR_TABLE.match(line)
+
+    for number, line in enumerate(lines):
+        if drop[number] or not uses(line):
+            continue
+        marker = LIST_MARKER.match(line)
+        if marker:
+            drop[number] = True
+            indent = len(marker.group(1))
+            after = number + 1
+            while after < len(lines) and lines[after].strip() and (
+                    len(lines[after]) - len(lines[after].lstrip(" ")) > indent):
+                drop[after] = True
+                after += 1
+        elif paragraph_line(line):
+            start = number
+            while start > 0 and paragraph_line(lines[start - 1]):
+                start -= 1
+            end = number
+            while end + 1 < len(lines) and paragraph_line(lines[end + 1]):
+                end += 1
+            for index in range(start, end + 1):
+                drop[index] = True
+        else:
+            drop[number] = True
+    return "\n".join(line for line, dropped in zip(lines, drop) if not dropped)
+
+
 def render_markdown(text: str) -> str:
     """Render markdown to sanitized HTML with stable heading anchors."""
     html = markdown.markdown(
@@ -358,7 +406,7 @@ def provider_values(provider: dict, lang: str) -> dict[str, str]:
     for key, value in (provider or {}).items():
         if isinstance(value, dict):
             value = value.get(lang, next(iter(value.values())))
-        values[key] = str(value)
+        values[key] = "" if value is None else str(value)  # empty: a fact the company has not filled in
     return values
 
 
@@ -442,6 +490,7 @@ def parse_article_text(raw: bytes, path: Path, lang: str) -> Article:
         path=path,
         aliases=[str(a) for a in meta.get("aliases") or []],
         draft=bool(meta.get("draft", False)),
+        verified=str(meta.get("verified") or "").strip(),
         body_line=body_line,
         digest=hashlib.sha256(raw).hexdigest(),
     )
@@ -855,12 +904,25 @@ class ArticleStore:
         return f"/{article.lang}/{word}/{article.slug}"
 
     def fill_placeholders(self, text: str, lang: str) -> str:
-        """Replace {{ name }} with the provider fact; unknown names are left visible."""
+        """Replace {{ name }} with the provider fact; unknown names are left visible.
+
+        A paragraph, list item or table row that uses a fact whose value is empty (one the
+        company has not filled in, such as a sending limit the SLA does not give) is left out.
+        """
         values = self.placeholder_values(lang)
+        empty = {name for name, value in values.items() if not value.strip()}
+        if empty:
+            text = drop_blocks_with(text, empty)
         return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
-    def resolve_links(self, text: str, lang: str) -> str:
-        """Turn (a:id#section) links into the URL of that article in this language."""
+    def resolve_links(self, text: str, lang: str, article_id: str | None = None) -> str:
+        """Turn (a:id#section) links into the URL of that article in this language, and (ask:) into the question form.
+
+        The question form gets this article as its context (?article=<id>), so that support
+        sees what the customer read.
+        """
+        ask = ASK_PATHS.get(lang, ASK_PATHS["en"]) + (f"?article={article_id}" if article_id else "")
+        text = ASK_LINK.sub(f"]({ask})", text)
 
         def replace(match: re.Match) -> str:
             target = self.best(match.group(1), lang)
@@ -886,7 +948,7 @@ class ArticleStore:
         found = self.renders.memory_get(slot)
         if found is not None and found[0] == check:
             return found[1]
-        text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang)
+        text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang, article.id)
         key = hashlib.sha256(f"{RENDER_CODE_VERSION}\0{text}".encode()).hexdigest()
         stored = self.renders.load(key)
         if stored is not None:
@@ -908,7 +970,7 @@ class ArticleStore:
             return 0
         todo = []
         for article in articles:
-            text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang)
+            text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang, article.id)
             key = hashlib.sha256(f"{RENDER_CODE_VERSION}\0{text}".encode()).hexdigest()
             if self.renders.load(key) is None:
                 todo.append((key, text))
@@ -924,106 +986,6 @@ class ArticleStore:
                 self.renders.store(key, html, plain)
         return len(todo)
 
-    def render_text(self, text: str, lang: str) -> str:
+    def render_text(self, text: str, lang: str, article_id: str | None = None) -> str:
         """Render markdown that is not (yet) a stored article, the same way articles are rendered."""
-        return render_markdown(self.resolve_links(self.fill_placeholders(text, lang), lang))
-
-
-def check_content(content_dir: Path) -> list[ContentError]:
-    """Validate every content file and return the problems found (empty when all is well)."""
-    store = ArticleStore()
-    store.content_dir = Path(content_dir)
-    store.reload_interval = None
-    store.reload()
-    problems = list(store.errors)
-    # Slugs first: an alias that takes another article's slug is reported in the file with the alias.
-    slugs_seen: dict[tuple[str, str], Path] = {
-        (lang, article.slug): article.path for lang, articles in store.by_lang.items() for article in articles.values()
-    }
-
-    for lang, articles in store.by_lang.items():
-        for article in articles.values():
-            problems.extend(check_article(article, store))
-            for slug in article.aliases:
-                key = (lang, slug)
-                if key in slugs_seen and slugs_seen[key] != article.path:
-                    problems.append(ContentError(
-                        article.path, 2, f"slug or alias {slug!r} is also used by {slugs_seen[key].name}"))
-                slugs_seen[key] = article.path
-    problems.sort(key=lambda p: (str(p.path), p.line))
-    return problems
-
-
-def check_article(article: Article, store: ArticleStore) -> list[ContentError]:
-    """Check one parsed article against the store: category, clients, translations, placeholders, links, images, HTML."""
-    problems: list[ContentError] = []
-    path, lang = article.path, article.lang
-    category_ids = {c.get("id") for c in store.categories}
-    known_placeholders = set(store.placeholder_values("nl")) | PAGE_PLACEHOLDERS
-    all_ids = store.all_ids() | {article.id}  # an article may link to itself
-
-    def problem(line: int, message: str, warning: bool = False) -> None:
-        problems.append(ContentError(path, line, message, warning))
-
-    if article.category not in category_ids:
-        problem(2, f"unknown category {article.category!r} (categories.yaml has {', '.join(sorted(category_ids))})")
-    for client in article.applies_to:
-        if client not in APPLIES_TO:
-            problem(2, f"unknown applies_to id {client!r}")
-    for other in LANGUAGES:
-        if other != lang and article.id not in store.by_lang.get(other, {}):
-            problem(1, f"no {other} translation of article {article.id!r} (it will be shown in {lang})", warning=True)
-    for offset, line in enumerate(article.body.split("\n")):
-        lineno = article.body_line + offset
-        for match in PLACEHOLDER.finditer(line):
-            if match.group(1) not in known_placeholders:
-                problem(lineno, f"unknown placeholder {{{{{match.group(1)}}}}}")
-        for match in ARTICLE_LINK.finditer(line):
-            if match.group(1) not in all_ids:
-                problem(lineno, f"link to unknown article a:{match.group(1)}")
-        for match in re.finditer(r"\]\(/a/([a-z0-9-]+)", line):
-            if match.group(1) not in all_ids:
-                problem(lineno, f"link to unknown article /a/{match.group(1)}")
-        for match in IMAGE.finditer(line):
-            if not match.group(1).strip():
-                problem(lineno, f"image {match.group(2)!r} has no alt text")
-        if RAW_HTML.search(line) and not line.lstrip().startswith(("    ", "```")):
-            problem(lineno, "raw HTML is not allowed (it is removed when the page is rendered)")
-    for text in collapsed_lists(store.render(article)):
-        problem(_line_of(article, text), f"a list item ({text[:40]!r}) is shown as part of the text above it, "
-                "not as a list: indent a nested item under the text of its parent item, with a blank line before the list")
-    return problems
-
-
-def _line_of(article: Article, rendered_text: str) -> int:
-    """Return the line of the article file that starts a list item with this rendered text (or the body's first)."""
-    words = re.sub(r"[*_`]", "", rendered_text)[:20]
-    for offset, line in enumerate(article.body.split("\n")):
-        if LIST_MARKER.match(line.lstrip(" >")) and words and words in re.sub(r"[*_`]", "", line):
-            return article.body_line + offset
-    return article.body_line
-
-
-def check_article_text(raw: bytes, lang: str, slug: str, store: ArticleStore) -> tuple[Article | None, list[ContentError]]:
-    """Parse and check one article text as if it were saved as <lang>/<slug>.md; nothing is written.
-
-    Returns the article (None when it cannot be parsed) and the findings. The file it would
-    replace is the same article, not a duplicate; any other article with its id, slug or an
-    alias is.
-    """
-    path = store.articles_dir / lang / f"{slug}.md"
-    try:
-        article = parse_article_text(raw, path, lang)
-    except ContentError as exc:
-        return None, [exc]
-    article.store = store
-    problems = check_article(article, store)
-    same_id = store.by_lang.get(lang, {}).get(article.id)
-    if same_id is not None and same_id.path != path:
-        problems.append(ContentError(path, 2, f"duplicate id {article.id!r} (also in {same_id.path.name})"))
-    for name in [article.slug, *article.aliases]:
-        owner = store.by_slug(lang, name) or store.by_alias(lang, name)
-        if owner is not None and owner.path != path:
-            problems.append(ContentError(path, 2, f"slug or alias {name!r} is also used by {owner.path.name}"))
-    problems.sort(key=lambda p: p.line)
-    return article, problems
+        return render_markdown(self.resolve_links(self.fill_placeholders(text, lang), lang, article_id))

@@ -4,12 +4,17 @@ The SLA: Monday to Friday 09:00-17:30 (Europe/Amsterdam), closed on national hol
 ("m.u.v. nationale feestdagen"); technical questions are answered within 3 working days,
 administrative ones within 7 days, Managed Hosting within its guaranteed time.
 
-The holidays come from the ``holidays`` package (public category of NL), as verified with
-holidays 0.109: Nieuwjaarsdag, Goede vrijdag, Eerste and Tweede paasdag, Koningsdag (27 April,
-26 April when the 27th is a Sunday), Bevrijdingsdag only in lustrum years (2025, 2030, ...),
-Hemelvaartsdag, Eerste and Tweede pinksterdag, Eerste and Tweede kerstdag. No holiday moves
-to a Monday when it falls in a weekend. Other days the team is closed (a yearly 5 May, a
-company day out) go in SUPPORT_EXTRA_CLOSED_DAYS.
+The SLA names no holidays ("nationale feestdagen"), so which ones close support is a setting,
+SUPPORT_CLOSED_HOLIDAYS: keys of CLOSING_HOLIDAYS below. The dates come from the ``holidays``
+package (public category of NL), as verified with holidays 0.109. The default,
+DEFAULT_CLOSED_HOLIDAYS, is every Dutch public holiday that falls on a weekday: Nieuwjaarsdag,
+Goede Vrijdag, Tweede Paasdag, Koningsdag (27 April, 26 April when the 27th is a Sunday),
+Bevrijdingsdag only in lustrum years (2025, 2030, ...: the package's rule), Hemelvaartsdag,
+Tweede Pinksterdag, Eerste and Tweede Kerstdag. Good Friday and the lustrum rule are company
+choices, not the SLA's words: the help articles show the resulting days ({{closed_days}}) and
+never type them. ``liberation_day_every_year`` closes on 5 May every year instead. No holiday
+moves to a Monday when it falls in a weekend. Other days the team is closed (a company day out)
+go in SUPPORT_EXTRA_CLOSED_DAYS.
 
 Open periods are half-open: open at 09:00:00 sharp, closed at 17:30:00 sharp. Times are local
 wall-clock times, so opening stays 09:00 on both sides of a DST change; lengths are measured
@@ -36,6 +41,54 @@ def national_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("NL", years=year))
 
 
+# Setting key -> the holiday's English name in the holidays package (or None: computed here).
+CLOSING_HOLIDAYS = {
+    "new_years_day": "New Year's Day",
+    "good_friday": "Good Friday",
+    "easter_monday": "Easter Monday",
+    "kings_day": "King's Day",
+    "liberation_day": "Liberation Day",  # the package has it in lustrum years only (2025, 2030, ...)
+    "liberation_day_every_year": None,  # 5 May in every year
+    "ascension_day": "Ascension Day",
+    "whit_monday": "Pentecost Monday",
+    "christmas_day": "Christmas Day",
+    "second_christmas_day": "Second Day of Christmas",
+}
+DEFAULT_CLOSED_HOLIDAYS = (
+    "new_years_day", "good_friday", "easter_monday", "kings_day", "liberation_day", "ascension_day",
+    "whit_monday", "christmas_day", "second_christmas_day",
+)
+LIBERATION_DAY_NAMES = {"nl": "Bevrijdingsdag", "en": "Liberation Day"}
+
+
+def closing_holiday_keys(value) -> tuple[str, ...]:
+    """Return the SUPPORT_CLOSED_HOLIDAYS setting as a tuple of keys; raise ValueError on an unknown key.
+
+    From the environment it is a comma-separated string; "none" (or an empty list in code) means
+    support opens on every holiday.
+    """
+    if value is None:
+        return DEFAULT_CLOSED_HOLIDAYS
+    if isinstance(value, str):
+        value = [] if value.strip().lower() == "none" else [part.strip() for part in value.split(",") if part.strip()]
+    keys = tuple(dict.fromkeys(str(key) for key in value))
+    unknown = [key for key in keys if key not in CLOSING_HOLIDAYS]
+    if unknown:
+        raise ValueError(f"unknown holiday in SUPPORT_CLOSED_HOLIDAYS: {', '.join(unknown)} "
+                         f"(known: {', '.join(CLOSING_HOLIDAYS)})")
+    return keys
+
+
+@lru_cache(maxsize=256)
+def closing_holidays(year: int, keys: tuple[str, ...]) -> frozenset[date]:
+    """Return the days of one year on which these holidays (keys of CLOSING_HOLIDAYS) close support."""
+    names = {CLOSING_HOLIDAYS[key] for key in keys if CLOSING_HOLIDAYS[key]}
+    days = {day for day, name in holiday_names(year, "en").items() if name in names}
+    if "liberation_day_every_year" in keys:
+        days.add(date(year, 5, 5))
+    return frozenset(days)
+
+
 @lru_cache(maxsize=64)
 def holiday_names(year: int, lang: str) -> dict[date, str]:
     """Return the names of one year's Dutch national holidays in Dutch or English."""
@@ -53,7 +106,7 @@ class SupportCalendar:
     """The opening hours of the Customer Support Team and the working time between moments."""
 
     def __init__(self, open_time: time = time(9, 0), close_time: time = time(17, 30),
-                 tz: str = "Europe/Amsterdam", extra_closed_days=()):
+                 tz: str = "Europe/Amsterdam", extra_closed_days=(), closed_holidays=DEFAULT_CLOSED_HOLIDAYS):
         if not open_time < close_time:
             raise ValueError(f"support must open before it closes: {open_time} is not before {close_time}")
         try:
@@ -63,6 +116,7 @@ class SupportCalendar:
         self.open_time = open_time
         self.close_time = close_time
         self.extra_closed_days = frozenset(_as_date(day) for day in extra_closed_days)
+        self.closed_holidays = closing_holiday_keys(closed_holidays)
 
     @property
     def working_day(self) -> timedelta:
@@ -71,7 +125,7 @@ class SupportCalendar:
 
     def is_working_day(self, day: date) -> bool:
         """Tell whether support opens at all on this (local) day."""
-        return (day.weekday() < 5 and day not in national_holidays(day.year)
+        return (day.weekday() < 5 and day not in closing_holidays(day.year, self.closed_holidays)
                 and day not in self.extra_closed_days)
 
     def opening(self, day: date) -> datetime:
@@ -166,6 +220,8 @@ class SupportCalendar:
         names: dict[date, str] = {}
         for year in range(start.year, (start + timedelta(days=days)).year + 1):
             names.update(holiday_names(year, lang))
+            if "liberation_day_every_year" in self.closed_holidays:
+                names.setdefault(date(year, 5, 5), LIBERATION_DAY_NAMES.get(lang, LIBERATION_DAY_NAMES["en"]))
         closed = []
         for offset in range(days):
             day = start + timedelta(days=offset)
@@ -212,6 +268,7 @@ def calendar_from_config(config) -> SupportCalendar:
         close_time=_as_time(config.get("SUPPORT_CLOSE", "17:30"), "SUPPORT_CLOSE"),
         tz=config.get("SUPPORT_TIMEZONE", "Europe/Amsterdam"),
         extra_closed_days=extra,
+        closed_holidays=config.get("SUPPORT_CLOSED_HOLIDAYS", DEFAULT_CLOSED_HOLIDAYS),
     )
 
 

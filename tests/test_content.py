@@ -436,6 +436,47 @@ def test_changing_the_imap_host_changes_every_guide(make_app, content_copy, tmp_
     assert "imap.new-example.com" in page
 
 
+def test_an_empty_placeholder_leaves_out_its_paragraph_list_item_and_table_row(make_app, content_copy, tmp_path):
+    # max_message_size and sending_limit ship empty: the SLA gives no value, the company fills them in.
+    articles = own_app(make_app, content_copy, tmp_path).extensions["articles"]
+    assert articles.placeholder_values("nl")["max_message_size"] == ""
+    text = ("Eerste alinea.\n\nHet grootste bericht is {{max_message_size}}.\nDat geldt per bericht.\n\n"
+            "- IMAP: {{imap_port}}\n- Limiet: {{sending_limit}} per uur\n  - met een detail\n- Quotum: {{mailbox_quota}}\n\n"
+            "| Wat | Waarde |\n| --- | --- |\n| Limiet | {{sending_limit}} |\n| Poort | {{imap_port}} |\n\nLaatste alinea.")
+    html = articles.render_text(text, "nl")
+    assert "Eerste alinea." in html and "Laatste alinea." in html
+    assert "grootste bericht" not in html and "Dat geldt per bericht" not in html  # the whole paragraph
+    assert "Limiet" not in html and "met een detail" not in html  # the item, its nested item, the row
+    assert "IMAP: 993" in html and "Quotum: 5 GB" in html and "<td" in html and "993" in html
+    assert "{{" not in html
+
+
+def test_a_filled_in_placeholder_is_shown(make_app, content_copy, tmp_path):
+    provider = content_copy / "provider.yaml"
+    provider.write_text(provider.read_text().replace('max_message_size: ""', 'max_message_size: "50 MB"'))
+    articles = own_app(make_app, content_copy, tmp_path).extensions["articles"]
+    html = articles.render_text("Het grootste bericht is {{max_message_size}}.\n\n- Limiet: {{sending_limit}}", "nl")
+    assert "Het grootste bericht is 50 MB." in html
+    assert "Limiet" not in html
+
+
+def test_the_ask_link_is_the_question_form_with_this_article_as_context(app, client):
+    articles = app.extensions["articles"]
+    nl = articles.render_text("[Stel ons uw vraag](ask:).", "nl", "email-outlook")
+    en = articles.render_text("[Ask us](ask:).", "en", "email-outlook")
+    assert 'href="/nl/vraag-stellen?article=email-outlook"' in nl
+    assert 'href="/en/ask?article=email-outlook"' in en
+    article = articles.get("nl", "email-outlook")
+    assert 'href="/nl/vraag-stellen?article=email-outlook"' in article.html
+    # the link leads where the article's own "Ask a question about this article" button leads
+    with app.test_request_context():
+        from flask import url_for
+        assert url_for("tickets.ask", lang="nl", article="email-outlook") == "/nl/vraag-stellen?article=email-outlook"
+        assert url_for("tickets.ask", lang="en", article="email-outlook") == "/en/ask?article=email-outlook"
+    response = client.get("/nl/vraag-stellen?article=email-outlook")
+    assert response.status_code == 302 and "article=email-outlook" in response.headers["Location"]
+
+
 # -- links between articles --------------------------------------------------------------
 
 

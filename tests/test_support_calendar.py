@@ -10,6 +10,7 @@ import pytest
 from flask_babel import force_locale
 
 from helpsite.support_calendar import (
+    DEFAULT_CLOSED_HOLIDAYS,
     SupportCalendar,
     calendar_from_config,
     describe_next_opening,
@@ -303,6 +304,7 @@ def test_dates_are_not_moments(cal):
     ({"tz": "Europe/Atlantis"}, "unknown time zone"),
     ({"extra_closed_days": ["24-12-2026"]}, "ISO date"),
     ({"extra_closed_days": [at(2026, 12, 24, 0, 0)]}, "not a moment"),
+    ({"closed_holidays": ["good_friday", "boxing_day"]}, "unknown holiday in SUPPORT_CLOSED_HOLIDAYS: boxing_day"),
 ])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -341,3 +343,38 @@ def test_describe_next_opening_in_both_languages(app, cal):
             assert "maandag 30 november 2026" in format_moment(cal.next_opening(sunday_evening))
             assert "09:00" in format_moment(cal.next_opening(sunday_evening))
         assert describe_next_opening(cal, at(2026, 11, 30, 10, 0)) is None
+
+
+# --- which holidays close support: a setting (the SLA says only "nationale feestdagen") -----------
+
+def test_the_default_closing_holidays_are_the_documented_list(app):
+    # The README's list, word for word as keys; the app's setting is this default.
+    assert DEFAULT_CLOSED_HOLIDAYS == ("new_years_day", "good_friday", "easter_monday", "kings_day", "liberation_day",
+                                       "ascension_day", "whit_monday", "christmas_day", "second_christmas_day")
+    assert calendar_from_config(app.config).closed_holidays == DEFAULT_CLOSED_HOLIDAYS
+    closed_2026 = [day for day, _ in SupportCalendar().closed_weekdays(date(2026, 1, 1), 365)]
+    assert closed_2026 == [date(2026, 1, 1), date(2026, 4, 3), date(2026, 4, 6), date(2026, 4, 27), date(2026, 5, 14),
+                           date(2026, 5, 25), date(2026, 12, 25)]  # 26 December 2026 is a Saturday
+    assert SupportCalendar().is_working_day(date(2030, 5, 6))  # 6 May 2030 is an ordinary Monday
+    assert not SupportCalendar().is_working_day(date(2025, 5, 5))  # Liberation Day in a lustrum year
+
+
+def test_good_friday_can_be_left_open():
+    cal = calendar_from_config({"SUPPORT_CLOSED_HOLIDAYS": "new_years_day, easter_monday"})
+    assert cal.is_open(at(2026, 4, 3, 10, 0))  # Good Friday
+    assert not cal.is_open(at(2026, 4, 6, 10, 0))  # Easter Monday
+    assert cal.is_open(at(2026, 12, 25, 10, 0))  # Christmas is not in this list
+    assert calendar_from_config({"SUPPORT_CLOSED_HOLIDAYS": "none"}).is_open(at(2026, 1, 1, 10, 0))
+
+
+def test_liberation_day_every_year_closes_on_5_may_with_its_name():
+    cal = calendar_from_config({"SUPPORT_CLOSED_HOLIDAYS": "liberation_day_every_year"})
+    assert not cal.is_open(at(2026, 5, 5, 10, 0))
+    assert SupportCalendar().is_open(at(2026, 5, 5, 10, 0))  # the default: lustrum years only
+    assert (date(2026, 5, 5), "Bevrijdingsdag") in cal.closed_weekdays(date(2026, 5, 1), 10, lang="nl")
+    assert (date(2026, 5, 5), "Liberation Day") in cal.closed_weekdays(date(2026, 5, 1), 10, lang="en")
+
+
+def test_an_unknown_holiday_setting_stops_the_app_from_starting(make_app):
+    with pytest.raises(ValueError, match="unknown holiday"):
+        make_app(SUPPORT_CLOSED_HOLIDAYS="new_years_day,goede_vrijdag")

@@ -60,6 +60,8 @@ def test_server_problem_becomes_a_ticket(app, customer):
         assert decision.verdict == "ticket" and decision.ticket_id == ticket.id and not decision.overridden
     assert f"[#{ticket.number}]" in page
     assert "Verwachte reactie" in page or "Expected response" in page
+    # the SLA: 3 working days is a target, not a guarantee (Managed Hosting aside)
+    assert "geen gegarandeerde reactietijd" in page
 
 
 def test_client_setup_question_is_answered_with_the_guide(app, customer):

@@ -16,7 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 
 from .. import analytics, charts
-from ..content import ID_PATTERN, MAX_ARTICLE_BYTES, check_article_text
+from ..content import ID_PATTERN, MAX_ARTICLE_BYTES
+from ..content_check import check_article_text
 from ..extensions import articles, csrf
 from ..i18n import LANGUAGES, localized_route
 from .autoconfig import personal_guide
@@ -216,7 +217,7 @@ def preview():
     guide = personal_guide(article)  # the mail or FTP setup box, as readers get it
     context.update(
         article=article,
-        article_html=articles.render_text(article.body, article.lang),
+        article_html=articles.render_text(article.body, article.lang, article.id),
         setup=guide.get("setup"),
         fallback=False,
         related=articles.related(article),
