@@ -186,14 +186,15 @@ def load_terminology(content_dir: Path) -> tuple[dict[str, list[Term]], list[Con
 def prose(line: str) -> str:
     """Return a line with what is exempt from the word checks blanked out.
 
-    Exempt: a client's own label quoted in **bold**, inline code, link and image targets and
-    placeholders. Blanked with spaces, so that positions stay where they were.
+    Exempt: a client's own label quoted in **bold**, inline code, link and image targets, heading
+    anchors (``{#gmail-app}`` is an id, not prose) and placeholders. Blanked with spaces, so that positions stay where they were.
     """
     def blank(match: re.Match) -> str:
         return " " * len(match.group(0))
 
     line = re.sub(r"\*\*.+?\*\*|__.+?__", blank, line)
     line = re.sub(r"`[^`]*`", blank, line)
+    line = re.sub(r"\{#[^}]*\}", blank, line)
     line = re.sub(r"\]\([^)]*\)", lambda m: "]" + " " * (len(m.group(0)) - 1), line)
     return PLACEHOLDER.sub(blank, line)
 

@@ -387,6 +387,8 @@ ALLOWED = [
     ("nl", "Tweestapsverificatie is voor uw e-mailadres niet nodig."),
     # inline code and link targets are not prose
     ("en", "The log says `Samsung E-mail` and [the FAQ](https://example.org/Filezilla) too."),
+    # a heading's anchor is an id, not prose
+    ("en", "### The Gmail app on Android {#gmail-app}"),
     # a date that is not a holiday, and one holiday named on its own
     ("nl", "Deze handleiding is op 20 november bijgewerkt. Op Koningsdag is het druk op de weg."),
     ("en", "On 3 March we updated this guide; the King's Day closure is in the support calendar."),
