@@ -6,10 +6,11 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, security, urls, views
+from . import accounts, analytics, cli, content_sync, database, i18n, page_cache, security, urls, views
 from .config import Config, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .outbox_sender import OutboxSender
 from .search import SearchIndex
 from .views import api, auth, autoconfig, desk, editor, feedback, kb, outbox, status
 from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
@@ -47,7 +48,7 @@ def create_app(config=None) -> Flask:
     ArticleStore().init_app(app)
     SearchIndex().init_app(app)
     content_sync.init_app(app)
-    mail.OutboxSender().init_app(app)
+    OutboxSender().init_app(app)
     page_cache.init_app(app)
     analytics.init_app(app)
     i18n.init_app(app)

@@ -157,6 +157,9 @@ class OutgoingMail(db.Model):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set (committed) just before the SMTP conversation, cleared when its outcome is written: a
+    # claimed row that still has it was being sent when its sender died, and the outcome is unknown.
+    sending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # given up
     last_error: Mapped[str | None] = mapped_column(Text)
 
