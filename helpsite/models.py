@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -122,6 +122,8 @@ class Message(db.Model):
     author_role: Mapped[str] = mapped_column(String(20))  # customer | support | system
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A support reply that asks the customer for information: their answer keeps the ticket's place.
+    asks_information: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     via: Mapped[str] = mapped_column(String(10), default="web")  # web | email
     # The Message-ID of the customer's mail this message came from: our answer refers to it
     # (In-Reply-To), so the customer's mail program puts the two in one conversation.

@@ -2,7 +2,10 @@
 
 The queue rules: Managed Hosting customers are always ahead of the rest; otherwise a ticket
 keeps its place (``queued_at``) until the customer replies before we answered, or opens a
-second ticket on the same subject, which moves it to the back.
+second ticket on the same subject, which moves it to the back. Two replies keep the place: the
+answer to our request for information (a support reply marked so), and a short reply before
+our answer that only adds a (sub)domain of theirs the ticket did not name yet (the articles
+tell customers to do exactly that).
 """
 
 from __future__ import annotations
@@ -146,18 +149,63 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
     return ticket
 
 
+def answers_our_request(ticket: Ticket) -> bool:
+    """Return True when we wait for the customer because our last answer asked them for information."""
+    if ticket.status != "waiting_customer":
+        return False
+    for message in reversed(ticket.messages):
+        if message.author_role == "support" and not message.internal:
+            return bool(message.asks_information)
+    return False
+
+
+# A (sub)domain in running text; not the part of an email address after the @.
+DOMAIN_IN_TEXT = re.compile(r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?![\w-])")
+FORGOTTEN_DOMAIN_MAX_WORDS = 30  # beyond this a reply says more than "this domain too"
+
+
+def adds_a_forgotten_domain(ticket: Ticket, customer: User, body: str) -> bool:
+    """Return True for a short reply that names a (sub)domain of the customer's the ticket did not name yet.
+
+    A reply before our answer moves a ticket back (the SLA's rule against chasing); adding the
+    domain we need is not chasing. A reply that repeats a domain already named, or a long one,
+    is treated as any other reply.
+    """
+    lowered = body.lower()
+    if len(lowered.split()) > FORGOTTEN_DOMAIN_MAX_WORDS:
+        return False
+    named = "\n".join([ticket.domain or "", ticket.subject] + [m.body for m in ticket.messages]).lower()
+    already = set(DOMAIN_IN_TEXT.findall(named))
+    for found in DOMAIN_IN_TEXT.findall(lowered):
+        if found in already:
+            continue
+        try:
+            check_domain(customer, found)
+        except TicketError:
+            continue
+        return True
+    return False
+
+
 def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "web",
                          now: dt.datetime | None = None, mail_message_id: str | None = None) -> Message:
-    """Add the customer's reply; replying before we answered moves the ticket to the back of the queue."""
+    """Add the customer's reply; a reply before we answered moves the ticket to the back of the queue.
+
+    The answer to our request for information, and a reply that only adds a forgotten domain,
+    keep the ticket's place.
+    """
     now = now or utcnow()
     body = clean_text(body, MAX_BODY_LENGTH)
     if not body:
         raise TicketError("body_missing")
+    keeps_place = (answers_our_request(ticket)
+                   or (ticket.status == "waiting_support" and adds_a_forgotten_domain(ticket, author, body)))
     if ticket.status != "waiting_support":  # a new question for us: a new response target
         ticket.due_at = response_due(now, ticket.kind, ticket.managed)
-    # Either way the ticket goes to the back: the SLA's rule for a reply before our answer,
-    # and the normal place for a ticket that returns to us.
-    ticket.queued_at = now
+    if not keeps_place:
+        # The SLA's rule for a reply before our answer, and the normal place for a ticket that
+        # returns to us with something new.
+        ticket.queued_at = now
     ticket.status = "waiting_support"
     ticket.closed_at = None
     ticket.updated_at = now
@@ -169,13 +217,18 @@ def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "we
 
 
 def add_support_reply(ticket: Ticket, agent: User, body: str, internal: bool = False,
-                      now: dt.datetime | None = None) -> Message:
-    """Answer the customer (mailed, waiting for the customer) or add an internal note."""
+                      now: dt.datetime | None = None, asks_information: bool = False) -> Message:
+    """Answer the customer (mailed, waiting for the customer) or add an internal note.
+
+    asks_information: the answer asks the customer for something we need; their reply then
+    keeps the ticket's place in the queue.
+    """
     now = now or utcnow()
     body = clean_text(body, MAX_BODY_LENGTH)
     if not body:
         raise TicketError("body_missing")
-    message = Message(author=agent, author_role="support", body=body, internal=internal, created_at=now)
+    message = Message(author=agent, author_role="support", body=body, internal=internal, created_at=now,
+                      asks_information=asks_information and not internal)
     ticket.messages.append(message)
     if not internal:
         ticket.status = "waiting_customer"

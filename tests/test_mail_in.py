@@ -877,3 +877,30 @@ def test_poll_imap_reports_a_wrong_password(make_app, smtp_server, users, imap_s
     app.config["IMAP_PASSWORD"] = "wrong"
     result = app.test_cli_runner().invoke(args=["tickets", "poll-imap"])
     assert result.exit_code == 1 and "IMAP polling failed" in result.output
+
+
+def test_a_mailed_answer_to_our_request_for_information_keeps_the_place(ctx):
+    """Issue 15: support asked for something; the customer's mail answers it and keeps the place."""
+    ticket = first_ticket(minutes_ago=120)
+    other = tickets.open_ticket(accounts.find_user("bob@ander.nl"), "ander.nl", "Mail komt niet aan",
+                                "Sinds gisteren geen mail.", now=utcnow() - dt.timedelta(minutes=60))
+    tickets.add_support_reply(ticket, accounts.find_user("support@webxtra.nl"), "Welke pagina geeft de fout?",
+                              asks_information=True)
+    queued = db.session.get(Ticket, 1).queued_at
+    outcome = mail_in.ingest(compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding",
+                                     "De pagina /winkelwagen.", replying_to=1))
+    assert outcome.action == "threaded"
+    db.session.expire_all()
+    assert db.session.get(Ticket, 1).status == "waiting_support"
+    assert db.session.get(Ticket, 1).queued_at == queued
+    assert [t.number for t in tickets.queue()] == [1, other.number]
+    assert messages_of(1)[-1].body == "De pagina /winkelwagen."
+
+
+def test_a_mailed_reply_adding_a_forgotten_subdomain_keeps_the_place(ctx):
+    first_ticket(minutes_ago=120)
+    other = tickets.open_ticket(accounts.find_user("bob@ander.nl"), "ander.nl", "Mail komt niet aan",
+                                "Sinds gisteren geen mail.", now=utcnow() - dt.timedelta(minutes=60))
+    mail_in.ingest(compose("anna@klant.nl", "Re: [#1] Website geeft foutmelding",
+                           "Vergeten te melden: het gaat om shop.klant.nl", replying_to=1))
+    assert [t.number for t in tickets.queue()] == [1, other.number]

@@ -40,6 +40,8 @@ class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Reply"), validators=[DataRequired(_l("Write a reply.")),
                                                   Length(max=tickets.MAX_BODY_LENGTH)])
     internal = BooleanField(_l("Internal note (the customer never sees it)"))
+    asks_information = BooleanField(_l("We ask the customer for information (their answer keeps the ticket's "
+                                       "place in the queue)"))
 
 
 class ActionForm(FlaskForm):
@@ -130,7 +132,8 @@ def ticket(number):
             form.body.errors = []
         elif form.validate_on_submit():
             try:
-                tickets.add_support_reply(found, current_user, form.body.data, internal=form.internal.data)
+                tickets.add_support_reply(found, current_user, form.body.data, internal=form.internal.data,
+                                          asks_information=form.asks_information.data)
             except tickets.TicketError:
                 form.body.errors = [_("The reply is too long.")]
                 status = 400

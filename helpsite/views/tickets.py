@@ -221,6 +221,7 @@ def show(number):
             status = 400
     return render_template("tickets/show.html", ticket=ticket, form=form,
                            messages=tickets.visible_messages(ticket, current_user),
+                           asked_information=tickets.answers_our_request(ticket),
                            created=request.args.get("created") == "1", solved=request.args.get("solved") == "1"), status
 
 
