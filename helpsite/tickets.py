@@ -113,11 +113,11 @@ def response_due(created: dt.datetime, kind: str, managed: bool) -> dt.datetime:
 
 def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = "technical",
                 lang: str = "nl", via: str = "web", now: dt.datetime | None = None,
-                mail_message_id: str | None = None) -> Ticket:
+                mail_message_id: str | None = None, commit: bool = True) -> Ticket:
     """Create a ticket with its first message and queue the confirmation mail.
 
     A second ticket on the same subject or domain moves the earlier open ones to the back
-    of the queue, as the SLA says.
+    of the queue, as the SLA says. commit=False: part of the caller's transaction.
     """
     if kind not in KINDS:
         raise TicketError("kind_invalid")
@@ -145,7 +145,8 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
     db.session.flush()  # the number is needed for the mail subject
     incidents.gather(ticket, gathering)
     notify_customer(ticket, "created")
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return ticket
 
 
@@ -188,7 +189,8 @@ def adds_a_forgotten_domain(ticket: Ticket, customer: User, body: str) -> bool:
 
 
 def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "web",
-                         now: dt.datetime | None = None, mail_message_id: str | None = None) -> Message:
+                         now: dt.datetime | None = None, mail_message_id: str | None = None,
+                         commit: bool = True) -> Message:
     """Add the customer's reply; a reply before we answered moves the ticket to the back of the queue.
 
     The answer to our request for information, and a reply that only adds a forgotten domain,
@@ -212,7 +214,8 @@ def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "we
     message = Message(author=author, author_role="customer", body=body, via=via, created_at=now,
                       mail_message_id=mail_message_id)
     ticket.messages.append(message)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return message
 
 
