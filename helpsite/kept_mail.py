@@ -22,7 +22,7 @@ from sqlalchemy import select
 from . import mail_in, questions, tickets
 from .accounts import domain_owner, find_user
 from .extensions import db
-from .models import IncomingMail, Ticket, User
+from .models import IncomingMail, Ticket, TicketKind, User
 
 CONTACT_REASON = "question from the contact form by {email} (not logged in: check who it is from)"
 
@@ -109,7 +109,7 @@ def add_to_ticket(row: IncomingMail, ticket: Ticket, now: dt.datetime | None = N
     db.session.commit()
 
 
-def open_ticket_for(row: IncomingMail, customer: User, kind: str = "technical",
+def open_ticket_for(row: IncomingMail, customer: User, kind: str = TicketKind.TECHNICAL,
                     now: dt.datetime | None = None) -> Ticket:
     """Open a ticket for a customer with a kept mail as its question, and mark the mail handled."""
     if not customer.is_customer:
@@ -122,9 +122,13 @@ def open_ticket_for(row: IncomingMail, customer: User, kind: str = "technical",
     row.handled = True  # committed with the ticket, or rolled back with it
     # A person read it and decided: it becomes a ticket of the kind they chose, through the one
     # path every question takes (the triage decision is recorded for the editors all the same).
-    outcome = questions.submit_question(customer, seen.domain, seen.subject, seen.text, seen.lang,
-                                        questions.Choices(override=True, interactive=False, kind=kind),
-                                        via="email", source="desk", now=now)
+    try:
+        outcome = questions.submit_question(customer, seen.domain, seen.subject, seen.text, seen.lang,
+                                            questions.Choices(override=True, interactive=False, kind=kind),
+                                            via="email", source="desk", now=now)
+    except Exception:
+        db.session.rollback()  # the mail stays waiting
+        raise
     return outcome.ticket
 
 

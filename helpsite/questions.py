@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from . import analytics, kept_mail, tickets, triage
 from .extensions import articles, db, search_index
-from .models import Ticket, User
+from .models import Ticket, TicketKind, User
 
 
 @dataclass
@@ -104,7 +104,7 @@ def submit_question(customer: User, domain: str, subject: str, text: str, lang: 
     elif decision.verdict == "ticket" and decision.ticket_kind in tickets.KINDS:
         kind = decision.ticket_kind
     else:
-        kind = "technical"
+        kind = TicketKind.TECHNICAL
     with _one_transaction():
         ticket = tickets.open_ticket(customer, domain, subject, text, kind=kind, lang=lang, via=via, now=now,
                                      mail_message_id=mail_message_id, commit=False)

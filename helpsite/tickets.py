@@ -22,12 +22,12 @@ from sqlalchemy import or_, select
 from . import incidents, mail
 from .accounts import normalise_domain
 from .extensions import db
-from .models import Message, OutgoingMail, Ticket, User, utcnow
+from .models import Message, OutgoingMail, Ticket, TicketKind, TicketStatus, User, utcnow
 from .support_calendar import calendar_from_config
 
-OPEN_STATUSES = ("waiting_support", "waiting_customer")
-STATUSES = OPEN_STATUSES + ("closed",)
-KINDS = ("technical", "administrative")
+OPEN_STATUSES = (TicketStatus.WAITING_SUPPORT, TicketStatus.WAITING_CUSTOMER)
+STATUSES = tuple(TicketStatus)
+KINDS = tuple(TicketKind)
 MAX_SUBJECT_LENGTH = 200
 MAX_BODY_LENGTH = 10_000
 # What people and mail programs make of "[#123]", most trusted first: the bracketed form the
@@ -111,7 +111,7 @@ def response_due(created: dt.datetime, kind: str, managed: bool) -> dt.datetime:
     return calendar.due_at(created, kind, managed, hours)
 
 
-def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = "technical",
+def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = TicketKind.TECHNICAL,
                 lang: str = "nl", via: str = "web", now: dt.datetime | None = None,
                 mail_message_id: str | None = None, commit: bool = True) -> Ticket:
     """Create a ticket with its first message and queue the confirmation mail.
@@ -134,7 +134,7 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
         ticket.queued_at = now
     ticket = Ticket(
         customer=customer, domain=domain, subject=subject or body.split("\n", 1)[0][:80], kind=kind,
-        status="waiting_support", managed=customer.is_managed, lang=lang, queued_at=now, created_at=now,
+        status=TicketStatus.WAITING_SUPPORT, managed=customer.is_managed, lang=lang, queued_at=now, created_at=now,
         updated_at=now, due_at=response_due(now, kind, customer.is_managed),
     )
     if earlier:
@@ -152,7 +152,7 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
 
 def answers_our_request(ticket: Ticket) -> bool:
     """Return True when we wait for the customer because our last answer asked them for information."""
-    if ticket.status != "waiting_customer":
+    if ticket.status != TicketStatus.WAITING_CUSTOMER:
         return False
     for message in reversed(ticket.messages):
         if message.author_role == "support" and not message.internal:
@@ -201,14 +201,14 @@ def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "we
     if not body:
         raise TicketError("body_missing")
     keeps_place = (answers_our_request(ticket)
-                   or (ticket.status == "waiting_support" and adds_a_forgotten_domain(ticket, author, body)))
-    if ticket.status != "waiting_support":  # a new question for us: a new response target
+                   or (ticket.status == TicketStatus.WAITING_SUPPORT and adds_a_forgotten_domain(ticket, author, body)))
+    if ticket.status != TicketStatus.WAITING_SUPPORT:  # a new question for us: a new response target
         ticket.due_at = response_due(now, ticket.kind, ticket.managed)
     if not keeps_place:
         # The SLA's rule for a reply before our answer, and the normal place for a ticket that
         # returns to us with something new.
         ticket.queued_at = now
-    ticket.status = "waiting_support"
+    ticket.status = TicketStatus.WAITING_SUPPORT
     ticket.closed_at = None
     ticket.updated_at = now
     message = Message(author=author, author_role="customer", body=body, via=via, created_at=now,
@@ -234,7 +234,7 @@ def add_support_reply(ticket: Ticket, agent: User, body: str, internal: bool = F
                       asks_information=asks_information and not internal)
     ticket.messages.append(message)
     if not internal:
-        ticket.status = "waiting_customer"
+        ticket.status = TicketStatus.WAITING_CUSTOMER
         ticket.updated_at = now
         db.session.flush()
         notify_customer(ticket, "replied", message=message)
@@ -244,7 +244,7 @@ def add_support_reply(ticket: Ticket, agent: User, body: str, internal: bool = F
 
 def close_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
     """Close a ticket."""
-    ticket.status = "closed"
+    ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now or utcnow()
     db.session.commit()
 
@@ -252,7 +252,7 @@ def close_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
 def reopen_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
     """Reopen a closed ticket: it waits for us again."""
     now = now or utcnow()
-    ticket.status = "waiting_support"
+    ticket.status = TicketStatus.WAITING_SUPPORT
     ticket.closed_at = None
     ticket.queued_at = now
     ticket.due_at = response_due(now, ticket.kind, ticket.managed)
@@ -274,10 +274,10 @@ def ticket_for(user: User, number: int) -> Ticket | None:
 def customer_tickets(customer: User) -> list[Ticket]:
     """Return a customer's tickets, open ones first, newest first."""
     tickets = db.session.scalars(select(Ticket).where(Ticket.user_id == customer.id).order_by(Ticket.id.desc())).all()
-    return sorted(tickets, key=lambda t: t.status == "closed")
+    return sorted(tickets, key=lambda t: t.status == TicketStatus.CLOSED)
 
 
-def queue(status: str | None = "waiting_support", kind: str | None = None, domain: str | None = None) -> list[Ticket]:
+def queue(status: str | None = TicketStatus.WAITING_SUPPORT, kind: str | None = None, domain: str | None = None) -> list[Ticket]:
     """Return tickets in the order the SLA serves them: Managed Hosting first, then by place in the queue."""
     query = select(Ticket)
     if status == "open":

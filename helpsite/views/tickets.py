@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 from .. import accounts, incidents, tickets
 from ..extensions import articles, csrf, limiter
 from ..i18n import localized_route
-from ..models import utcnow
+from ..models import TicketStatus, utcnow
 from ..questions import Choices, submit_contact_question, submit_question
 from ..support_calendar import calendar_from_config
 
@@ -225,6 +225,6 @@ def solve(number):
     ticket = tickets.ticket_for(current_user, number)
     if ticket is None or ticket.user_id != current_user.id:
         abort(404)
-    if ticket.status != "closed":
+    if ticket.status != TicketStatus.CLOSED:
         tickets.close_ticket(ticket)
     return redirect(url_for("tickets.show", number=number, solved=1), code=303)
