@@ -167,6 +167,7 @@ class Site:
             "HELPSITE_INDEX_DIR": str(work / "index"), "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
             "MAIL_TIMEOUT": "2", "MAIL_RETRY_BASE": "1", "MAIL_RETRY_MAX": "2", "MAIL_SEND_INTERVAL": "1",
             "MAIL_MAX_ATTEMPTS": "1000", "MAIL_CLAIM_SECONDS": "40", "FLASK_APP": "wsgi.py",
+            "MAIL_JOURNAL_DIR": str(work / "outbox-journal"),
             "PYTHONPATH": str(app_dir),
         }
 

@@ -6,12 +6,13 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import (accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, production, security,
+from . import (accounts, analytics, cli, content_sync, database, i18n, page_cache, production, security,
                static_files, urls, views)
 from .config import Config, instance_path, instance_secret
 from .content import ArticleStore
 from .support_calendar import calendar_from_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .outbox_sender import OutboxSender
 from .search import SearchIndex
 from .views import api, auth, autoconfig, desk, editor, feedback, health, kb, outbox, status
 from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
@@ -53,7 +54,7 @@ def create_app(config=None) -> Flask:
     ArticleStore().init_app(app)
     SearchIndex().init_app(app)
     content_sync.init_app(app)
-    mail.OutboxSender().init_app(app)
+    OutboxSender().init_app(app)
     page_cache.init_app(app)
     analytics.init_app(app)
     i18n.init_app(app)

@@ -226,11 +226,20 @@ def record_feedback(article_id: str, lang: str, helpful: bool, comment: str = ""
 
 
 def record_triage(text: str, lang: str, verdict: str, topic: str | None, user_id: int | None = None,
-                  overridden: bool = False, ticket_id: int | None = None, source: str = "web") -> None:
-    """Remember how a question was routed and whether the customer overrode it, for editors to review."""
+                  overridden: bool = False, ticket_id: int | None = None, source: str = "web",
+                  commit: bool = True) -> None:
+    """Remember how a question was routed and whether the customer overrode it, for editors to review.
+
+    commit=False: the row is part of the caller's transaction (a ticket and its decision are
+    written together or not at all).
+    """
+    row = TriageDecision(text=text[:5000], lang=lang, verdict=verdict, topic=topic, user_id=user_id,
+                         overridden=overridden, ticket_id=ticket_id, source=source)
+    if not commit:
+        db.session.add(row)
+        return
     try:
-        db.session.add(TriageDecision(text=text[:5000], lang=lang, verdict=verdict, topic=topic, user_id=user_id,
-                                      overridden=overridden, ticket_id=ticket_id, source=source))
+        db.session.add(row)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the customer's question matters more than the statistics
         db.session.rollback()

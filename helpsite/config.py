@@ -106,6 +106,10 @@ class Config:
     # How long a sender's claim on a mail lasts (renewed before each mail): a killed sender's mail
     # waits this long before another sends it. Unset: 60 s plus three SMTP timeouts.
     MAIL_CLAIM_SECONDS = float(os.environ.get("MAIL_CLAIM_SECONDS", "0")) or None
+    # The journal of mails the SMTP server accepted (helpsite/outbox_journal.py), one per machine:
+    # default instance/outbox-journal. Days are kept MAIL_JOURNAL_DAYS.
+    MAIL_JOURNAL_DIR = os.environ.get("MAIL_JOURNAL_DIR", "")
+    MAIL_JOURNAL_DAYS = int(os.environ.get("MAIL_JOURNAL_DAYS", "30"))
     # Mail in (helpsite/mail_in/): `flask tickets ingest` (pipe delivery) and `flask tickets poll-imap`.
     # Other addresses of ours (comma-separated, e.g. the address customers write to): mail from them is a loop.
     MAIL_IN_OWN_ADDRESSES = os.environ.get("MAIL_IN_OWN_ADDRESSES", "")

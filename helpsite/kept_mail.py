@@ -19,10 +19,10 @@ from email.utils import formatdate
 
 from sqlalchemy import select
 
-from . import mail_in, tickets
+from . import mail_in, questions, tickets
 from .accounts import domain_owner, find_user
 from .extensions import db
-from .models import IncomingMail, Ticket, User
+from .models import IncomingMail, Ticket, TicketKind, User
 
 CONTACT_REASON = "question from the contact form by {email} (not logged in: check who it is from)"
 
@@ -45,7 +45,7 @@ class KeptMailView:
 
 
 def keep_contact_question(email: str, domain: str, subject: str, question: str, lang: str,
-                          article: str = "") -> IncomingMail:
+                          article: str = "", commit: bool = True) -> IncomingMail:
     """Keep a question from the contact form for support, as a mail would be kept."""
     message = EmailMessage()
     message["From"] = email
@@ -57,7 +57,7 @@ def keep_contact_question(email: str, domain: str, subject: str, question: str, 
     if article:
         message["X-Helpsite-Article"] = article
     message.set_content(question)
-    result = mail_in.keep(bytes(message), CONTACT_REASON.format(email=email), email, subject)
+    result = mail_in.keep(bytes(message), CONTACT_REASON.format(email=email), email, subject, commit=commit)
     return db.session.get(IncomingMail, result.incoming_id)
 
 
@@ -109,7 +109,7 @@ def add_to_ticket(row: IncomingMail, ticket: Ticket, now: dt.datetime | None = N
     db.session.commit()
 
 
-def open_ticket_for(row: IncomingMail, customer: User, kind: str = "technical",
+def open_ticket_for(row: IncomingMail, customer: User, kind: str = TicketKind.TECHNICAL,
                     now: dt.datetime | None = None) -> Ticket:
     """Open a ticket for a customer with a kept mail as its question, and mark the mail handled."""
     if not customer.is_customer:
@@ -117,11 +117,19 @@ def open_ticket_for(row: IncomingMail, customer: User, kind: str = "technical",
     seen = read(row)
     if not seen.text:
         raise KeptMailError("empty")
-    ticket = tickets.open_ticket(customer, seen.domain, seen.subject, seen.text, kind=kind, lang=seen.lang,
-                                 via="email", now=now)
-    row.handled = True
-    db.session.commit()
-    return ticket
+    if kind not in tickets.KINDS:
+        raise tickets.TicketError("kind_invalid")
+    row.handled = True  # committed with the ticket, or rolled back with it
+    # A person read it and decided: it becomes a ticket of the kind they chose, through the one
+    # path every question takes (the triage decision is recorded for the editors all the same).
+    try:
+        outcome = questions.submit_question(customer, seen.domain, seen.subject, seen.text, seen.lang,
+                                            questions.Choices(override=True, interactive=False, kind=kind),
+                                            via="email", source="desk", now=now)
+    except Exception:
+        db.session.rollback()  # the mail stays waiting
+        raise
+    return outcome.ticket
 
 
 def discard(row: IncomingMail) -> None:

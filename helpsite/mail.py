@@ -7,6 +7,13 @@ rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one atomic UPDATE on SQLite), so
 never send the same row; a claim left by a killed sender expires, and the retry carries the
 same Message-ID. Every real attempt counts and is followed by a growing pause; a mail that
 keeps failing is given up, reported by `flask mail send`, shown to admins, and can be retried.
+
+Sent once even when a sender dies: before the SMTP conversation the row is marked "sending"
+(committed); the moment the server accepts, the Message-ID goes into a local fsync'd journal
+(helpsite/outbox_journal.py, no database lock to wait for), and only then is the row marked
+sent. A sender that takes over a row still marked "sending" asks the journal first; a mail the
+journal knows is marked sent, not sent again. What remains is the time between the server's
+"250" and the journal's write (README, "Mail out").
 """
 
 from __future__ import annotations
@@ -15,20 +22,18 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 import smtplib
 import ssl
-import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session
+from flask import current_app
+from sqlalchemy import or_, select, update
 
+from . import outbox_journal
 from .extensions import db
 from .models import OutgoingMail, utcnow
 
@@ -173,11 +178,11 @@ def _claim(limit: int, now: dt.datetime, lease: dt.timedelta, ignore_pause: bool
 
 
 def _renew(mail: OutgoingMail, token: str, lease: dt.timedelta) -> bool:
-    """Extend our claim on a mail just before sending it; False when it is no longer ours."""
+    """Extend our claim on a mail and mark it "sending" just before SMTP; False when it is no longer ours."""
     renewed = db.session.execute(update(OutgoingMail)
                                  .where(OutgoingMail.id == mail.id, OutgoingMail.claim_token == token,
                                         OutgoingMail.sent_at.is_(None))
-                                 .values(claimed_until=utcnow() + lease)
+                                 .values(claimed_until=utcnow() + lease, sending_since=utcnow())
                                  .execution_options(synchronize_session=False))
     db.session.commit()
     return renewed.rowcount == 1
@@ -194,7 +199,7 @@ def _failed(mail: OutgoingMail, error: str, config, now: dt.datetime, permanent:
     """Count a failed attempt; return True when the mail is given up now."""
     mail.attempts += 1
     mail.last_error = error[:1000]
-    mail.claim_token = mail.claimed_until = None
+    mail.claim_token = mail.claimed_until = mail.sending_since = None
     if permanent or mail.attempts >= int(config.get("MAIL_MAX_ATTEMPTS", 20)):
         mail.failed_at = now
         log.error("mail %s to %s given up after %d attempt(s): %s", mail.id, mail.recipient, mail.attempts, error)
@@ -204,7 +209,10 @@ def _failed(mail: OutgoingMail, error: str, config, now: dt.datetime, permanent:
 
 
 def _release(mails) -> None:
-    """Give back claims on mails that were not tried: they count no attempt."""
+    """Give back claims on mails that were not tried: they count no attempt.
+
+    A "sending" mark from an earlier, dead sender stays: that attempt's outcome is still unknown.
+    """
     for mail in mails:
         mail.claim_token = mail.claimed_until = None
 
@@ -229,6 +237,9 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
         if not batch:
             break
         limit -= len(batch)
+        batch = _settle_unknown_attempts(batch, report)
+        if not batch:
+            continue
         try:
             smtp = _connect(config)
         except (OSError, smtplib.SMTPException) as exc:
@@ -254,10 +265,8 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
                     log.warning("mail %s not sent: %s", mail.id, exc)
                     return _finish(report)
                 else:
-                    mail.sent_at = utcnow()
-                    mail.attempts += 1
-                    mail.last_error = None
-                    mail.claim_token = mail.claimed_until = None
+                    _journal_accepted(mail, config)
+                    _mark_sent(mail)
                     report.sent += 1
                 db.session.commit()
         finally:
@@ -266,6 +275,45 @@ def send_pending(limit: int = 500, ignore_pause: bool = False) -> SendReport:
             except (OSError, smtplib.SMTPException):
                 pass
     return _finish(report)
+
+
+def _journal_accepted(mail: OutgoingMail, config) -> None:
+    """Write down at once, without waiting for the database, that the SMTP server accepted this mail."""
+    try:
+        outbox_journal.record_accepted(mail.message_id, config)
+    except OSError:  # the mail went out all the same: the database says so in a moment
+        log.exception("cannot write the outbox journal for mail %s", mail.id)
+
+
+def _mark_sent(mail: OutgoingMail) -> None:
+    mail.sent_at = utcnow()
+    mail.attempts += 1
+    mail.last_error = None
+    mail.claim_token = mail.claimed_until = mail.sending_since = None
+
+
+def _settle_unknown_attempts(batch: list[OutgoingMail], report: SendReport) -> list[OutgoingMail]:
+    """Mark sent the claimed mails a dead sender already handed over; return the rest to send.
+
+    A row still marked "sending" was being sent when its sender died. When the journal holds
+    its Message-ID the server accepted it; otherwise the outcome is unknown (the sender died
+    before, during or a moment after the conversation) and the mail goes again with the same
+    Message-ID, so a receiver that has it already can tell.
+    """
+    rest = []
+    for mail in batch:
+        if mail.sending_since is not None and outbox_journal.was_accepted(mail.message_id):
+            log.info("mail %s was accepted before its sender stopped: marked sent, not sent again", mail.id)
+            _mark_sent(mail)
+            report.sent += 1
+        else:
+            if mail.sending_since is not None:
+                log.warning("mail %s: an earlier attempt has no known outcome; sending it again with "
+                            "the same Message-ID", mail.id)
+            rest.append(mail)
+    if len(rest) < len(batch):
+        db.session.commit()
+    return rest
 
 
 def _finish(report: SendReport) -> SendReport:
@@ -296,78 +344,3 @@ def retry(mail_ids=None) -> int:
     db.session.info["outbox_queued"] = True
     db.session.commit()
     return result.rowcount
-
-
-# -- the sender in the background of the app process -------------------------------------------
-
-class OutboxSender:
-    """A thread per app process that sends the outbox after each commit that queued mail.
-
-    It also wakes every MAIL_SEND_INTERVAL seconds for retries. It is started lazily in the
-    process that serves (after gunicorn forks), by the first request or commit.
-    """
-
-    def __init__(self, app=None):
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self.app = None
-        if app is not None:
-            self.init_app(app)
-
-    def init_app(self, app) -> None:
-        self.app = app
-        app.extensions["outbox_sender"] = self
-        if app.config.get("MAIL_BACKGROUND_SENDER"):
-            app.before_request(self.ensure_running)
-
-    def ensure_running(self) -> None:
-        if not self.app.config.get("MAIL_BACKGROUND_SENDER"):
-            return
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
-                self._thread.start()
-
-    def wake(self) -> None:
-        self.ensure_running()
-        self._wake.set()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        interval = float(self.app.config.get("MAIL_SEND_INTERVAL", 10))
-        while not self._stop.is_set():
-            self._wake.wait(interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                with self.app.app_context():
-                    send_pending()
-            except Exception:  # noqa: BLE001 - the thread must outlive a database hiccup; the mail waits
-                log.exception("the outbox sender failed; it tries again in %s s", interval)
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_sender(session) -> None:
-    """Wake the app's sender once mail is committed (not before: it must see the rows)."""
-    if session.info.pop("outbox_queued", False) and has_app_context():
-        sender = current_app.extensions.get("outbox_sender")
-        if sender is not None and current_app.config.get("MAIL_BACKGROUND_SENDER"):
-            sender.wake()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_queued(session) -> None:
-    session.info.pop("outbox_queued", None)

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
-ROLES = ("customer", "support", "editor", "admin")
+
+
+# The stored values are these strings (the columns stay VARCHAR); a member equals its value.
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    SUPPORT = "support"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class TicketStatus(StrEnum):
+    WAITING_SUPPORT = "waiting_support"
+    WAITING_CUSTOMER = "waiting_customer"
+    CLOSED = "closed"
+
+
+class TicketKind(StrEnum):
+    TECHNICAL = "technical"  # the SLA's response target for a technical question
+    ADMINISTRATIVE = "administrative"
+
+
+ROLES = tuple(role.value for role in Role)
 PLANS = ("standard", "managed")
 
 
@@ -46,7 +68,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default="customer")
+    role: Mapped[str] = mapped_column(String(20), default=Role.CUSTOMER.value)
     plan: Mapped[str] = mapped_column(String(20), default="standard")
     locale: Mapped[str] = mapped_column(String(5), default="nl")
     # Rotated at every login and logout: a session cookie carries it, so a copied cookie dies at logout.
@@ -62,15 +84,15 @@ class User(UserMixin, db.Model):
 
     @property
     def is_customer(self) -> bool:
-        return self.role == "customer"
+        return self.role == Role.CUSTOMER
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("support", "admin")
+        return self.role in (Role.SUPPORT, Role.ADMIN)
 
     @property
     def is_editor(self) -> bool:
-        return self.role in ("editor", "admin")
+        return self.role in (Role.EDITOR, Role.ADMIN)
 
     @property
     def is_managed(self) -> bool:
@@ -93,8 +115,8 @@ class Ticket(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     domain: Mapped[str] = mapped_column(String(253), default="")
     subject: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20), default="technical")  # technical | administrative
-    status: Mapped[str] = mapped_column(String(20), default="waiting_support", index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=TicketKind.TECHNICAL.value)  # a TicketKind
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.WAITING_SUPPORT.value, index=True)
     managed: Mapped[bool] = mapped_column(Boolean, default=False)  # plan when opened: Managed Hosting goes first
     lang: Mapped[str] = mapped_column(String(5), default="nl")
     # The queue is ordered by this moment: moving a ticket to the back sets it to now.
@@ -122,6 +144,8 @@ class Message(db.Model):
     author_role: Mapped[str] = mapped_column(String(20))  # customer | support | system
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A support reply that asks the customer for information: their answer keeps the ticket's place.
+    asks_information: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     via: Mapped[str] = mapped_column(String(10), default="web")  # web | email
     # The Message-ID of the customer's mail this message came from: our answer refers to it
     # (In-Reply-To), so the customer's mail program puts the two in one conversation.
@@ -157,6 +181,9 @@ class OutgoingMail(db.Model):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set (committed) just before the SMTP conversation, cleared when its outcome is written: a
+    # claimed row that still has it was being sent when its sender died, and the outcome is unknown.
+    sending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # given up
     last_error: Mapped[str | None] = mapped_column(Text)
 

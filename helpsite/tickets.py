@@ -2,7 +2,10 @@
 
 The queue rules: Managed Hosting customers are always ahead of the rest; otherwise a ticket
 keeps its place (``queued_at``) until the customer replies before we answered, or opens a
-second ticket on the same subject, which moves it to the back.
+second ticket on the same subject, which moves it to the back. Two replies keep the place: the
+answer to our request for information (a support reply marked so), and a short reply before
+our answer that only adds a (sub)domain of theirs the ticket did not name yet (the articles
+tell customers to do exactly that).
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from sqlalchemy import or_, select
 from . import incidents, mail
 from .accounts import normalise_domain
 from .extensions import db
-from .models import Message, OutgoingMail, Ticket, User, utcnow
+from .models import Message, OutgoingMail, Ticket, TicketKind, TicketStatus, User, utcnow
 from .support_calendar import calendar_from_config
 
-OPEN_STATUSES = ("waiting_support", "waiting_customer")
-STATUSES = OPEN_STATUSES + ("closed",)
-KINDS = ("technical", "administrative")
+OPEN_STATUSES = (TicketStatus.WAITING_SUPPORT, TicketStatus.WAITING_CUSTOMER)
+STATUSES = tuple(TicketStatus)
+KINDS = tuple(TicketKind)
 MAX_SUBJECT_LENGTH = 200
 MAX_BODY_LENGTH = 10_000
 # What people and mail programs make of "[#123]", most trusted first: the bracketed form the
@@ -108,13 +111,13 @@ def response_due(created: dt.datetime, kind: str, managed: bool) -> dt.datetime:
     return calendar.due_at(created, kind, managed, hours)
 
 
-def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = "technical",
+def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = TicketKind.TECHNICAL,
                 lang: str = "nl", via: str = "web", now: dt.datetime | None = None,
-                mail_message_id: str | None = None) -> Ticket:
+                mail_message_id: str | None = None, commit: bool = True) -> Ticket:
     """Create a ticket with its first message and queue the confirmation mail.
 
     A second ticket on the same subject or domain moves the earlier open ones to the back
-    of the queue, as the SLA says.
+    of the queue, as the SLA says. commit=False: part of the caller's transaction.
     """
     if kind not in KINDS:
         raise TicketError("kind_invalid")
@@ -131,7 +134,7 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
         ticket.queued_at = now
     ticket = Ticket(
         customer=customer, domain=domain, subject=subject or body.split("\n", 1)[0][:80], kind=kind,
-        status="waiting_support", managed=customer.is_managed, lang=lang, queued_at=now, created_at=now,
+        status=TicketStatus.WAITING_SUPPORT, managed=customer.is_managed, lang=lang, queued_at=now, created_at=now,
         updated_at=now, due_at=response_due(now, kind, customer.is_managed),
     )
     if earlier:
@@ -142,43 +145,96 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
     db.session.flush()  # the number is needed for the mail subject
     incidents.gather(ticket, gathering)
     notify_customer(ticket, "created")
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return ticket
 
 
+def answers_our_request(ticket: Ticket) -> bool:
+    """Return True when we wait for the customer because our last answer asked them for information."""
+    if ticket.status != TicketStatus.WAITING_CUSTOMER:
+        return False
+    for message in reversed(ticket.messages):
+        if message.author_role == "support" and not message.internal:
+            return bool(message.asks_information)
+    return False
+
+
+# A (sub)domain in running text; not the part of an email address after the @.
+DOMAIN_IN_TEXT = re.compile(r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?![\w-])")
+FORGOTTEN_DOMAIN_MAX_WORDS = 30  # beyond this a reply says more than "this domain too"
+
+
+def adds_a_forgotten_domain(ticket: Ticket, customer: User, body: str) -> bool:
+    """Return True for a short reply that names a (sub)domain of the customer's the ticket did not name yet.
+
+    A reply before our answer moves a ticket back (the SLA's rule against chasing); adding the
+    domain we need is not chasing. A reply that repeats a domain already named, or a long one,
+    is treated as any other reply.
+    """
+    lowered = body.lower()
+    if len(lowered.split()) > FORGOTTEN_DOMAIN_MAX_WORDS:
+        return False
+    named = "\n".join([ticket.domain or "", ticket.subject] + [m.body for m in ticket.messages]).lower()
+    already = set(DOMAIN_IN_TEXT.findall(named))
+    for found in DOMAIN_IN_TEXT.findall(lowered):
+        if found in already:
+            continue
+        try:
+            check_domain(customer, found)
+        except TicketError:
+            continue
+        return True
+    return False
+
+
 def add_customer_message(ticket: Ticket, author: User, body: str, via: str = "web",
-                         now: dt.datetime | None = None, mail_message_id: str | None = None) -> Message:
-    """Add the customer's reply; replying before we answered moves the ticket to the back of the queue."""
+                         now: dt.datetime | None = None, mail_message_id: str | None = None,
+                         commit: bool = True) -> Message:
+    """Add the customer's reply; a reply before we answered moves the ticket to the back of the queue.
+
+    The answer to our request for information, and a reply that only adds a forgotten domain,
+    keep the ticket's place.
+    """
     now = now or utcnow()
     body = clean_text(body, MAX_BODY_LENGTH)
     if not body:
         raise TicketError("body_missing")
-    if ticket.status != "waiting_support":  # a new question for us: a new response target
+    keeps_place = (answers_our_request(ticket)
+                   or (ticket.status == TicketStatus.WAITING_SUPPORT and adds_a_forgotten_domain(ticket, author, body)))
+    if ticket.status != TicketStatus.WAITING_SUPPORT:  # a new question for us: a new response target
         ticket.due_at = response_due(now, ticket.kind, ticket.managed)
-    # Either way the ticket goes to the back: the SLA's rule for a reply before our answer,
-    # and the normal place for a ticket that returns to us.
-    ticket.queued_at = now
-    ticket.status = "waiting_support"
+    if not keeps_place:
+        # The SLA's rule for a reply before our answer, and the normal place for a ticket that
+        # returns to us with something new.
+        ticket.queued_at = now
+    ticket.status = TicketStatus.WAITING_SUPPORT
     ticket.closed_at = None
     ticket.updated_at = now
     message = Message(author=author, author_role="customer", body=body, via=via, created_at=now,
                       mail_message_id=mail_message_id)
     ticket.messages.append(message)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return message
 
 
 def add_support_reply(ticket: Ticket, agent: User, body: str, internal: bool = False,
-                      now: dt.datetime | None = None) -> Message:
-    """Answer the customer (mailed, waiting for the customer) or add an internal note."""
+                      now: dt.datetime | None = None, asks_information: bool = False) -> Message:
+    """Answer the customer (mailed, waiting for the customer) or add an internal note.
+
+    asks_information: the answer asks the customer for something we need; their reply then
+    keeps the ticket's place in the queue.
+    """
     now = now or utcnow()
     body = clean_text(body, MAX_BODY_LENGTH)
     if not body:
         raise TicketError("body_missing")
-    message = Message(author=agent, author_role="support", body=body, internal=internal, created_at=now)
+    message = Message(author=agent, author_role="support", body=body, internal=internal, created_at=now,
+                      asks_information=asks_information and not internal)
     ticket.messages.append(message)
     if not internal:
-        ticket.status = "waiting_customer"
+        ticket.status = TicketStatus.WAITING_CUSTOMER
         ticket.updated_at = now
         db.session.flush()
         notify_customer(ticket, "replied", message=message)
@@ -188,7 +244,7 @@ def add_support_reply(ticket: Ticket, agent: User, body: str, internal: bool = F
 
 def close_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
     """Close a ticket."""
-    ticket.status = "closed"
+    ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now or utcnow()
     db.session.commit()
 
@@ -196,7 +252,7 @@ def close_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
 def reopen_ticket(ticket: Ticket, now: dt.datetime | None = None) -> None:
     """Reopen a closed ticket: it waits for us again."""
     now = now or utcnow()
-    ticket.status = "waiting_support"
+    ticket.status = TicketStatus.WAITING_SUPPORT
     ticket.closed_at = None
     ticket.queued_at = now
     ticket.due_at = response_due(now, ticket.kind, ticket.managed)
@@ -218,10 +274,10 @@ def ticket_for(user: User, number: int) -> Ticket | None:
 def customer_tickets(customer: User) -> list[Ticket]:
     """Return a customer's tickets, open ones first, newest first."""
     tickets = db.session.scalars(select(Ticket).where(Ticket.user_id == customer.id).order_by(Ticket.id.desc())).all()
-    return sorted(tickets, key=lambda t: t.status == "closed")
+    return sorted(tickets, key=lambda t: t.status == TicketStatus.CLOSED)
 
 
-def queue(status: str | None = "waiting_support", kind: str | None = None, domain: str | None = None) -> list[Ticket]:
+def queue(status: str | None = TicketStatus.WAITING_SUPPORT, kind: str | None = None, domain: str | None = None) -> list[Ticket]:
     """Return tickets in the order the SLA serves them: Managed Hosting first, then by place in the queue."""
     query = select(Ticket)
     if status == "open":

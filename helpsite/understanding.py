@@ -38,13 +38,14 @@ COMPARED_WITHIN = 4
 # From this many words on, a text is a question rather than a few words to look up.
 QUESTION_WORDS = 8
 
-# A handful of the most frequent words of each language decide which one a text is in.
+# A handful of the most frequent words of each language decide which one a text is in (a
+# question on the form, a mail's text: greetings and closings are among them).
 DUTCH_WORDS = frozenset("""de het een en ik je jij u mijn niet wel is zijn van voor met op aan bij als dat die
 dit er geen hoe wat waarom kan kun kunt moet wil heb hebt heeft wordt werd ook nog maar naar dan toch al
-graag bedankt alvast iemand weet""".split())
+graag bedankt alvast iemand weet uw wij onze beste goedemorgen goedemiddag vriendelijke groet groeten""".split())
 ENGLISH_WORDS = frozenset("""the a an and i you my not is are was of for with on at in to that this there
 no how what why can could should would will have has does do did get got also still but from then
-please thanks anyone know""".split())
+please thanks anyone know your our it thank dear hello regards""".split())
 
 
 def guess_language(text: str, default: str = "nl") -> str:

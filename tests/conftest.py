@@ -45,6 +45,7 @@ def make_app(tmp_path, shared_index_dir):
             "CONTENT_DIR": str(CONTENT_DIR),
             "SEARCH_INDEX_DIR": str(shared_index_dir),
             "SERVER_NAME": "help.test",
+            "MAIL_JOURNAL_DIR": str(tmp_path / "outbox-journal"),
         })
         config.update(overrides)
         app = create_app(config)

@@ -30,7 +30,7 @@ def test_ticket_gets_number_due_moment_and_confirmation_mail(app, people):
     outgoing = db.session.query(OutgoingMail).one()
     assert outgoing.subject.startswith(f"[#{ticket.number}] ")
     assert outgoing.recipient == "anna@klant.nl"
-    assert "Verwachte reactie" in outgoing.body or "Expected response" in outgoing.body
+    assert "Verwachte reactie" in outgoing.body  # anna's ticket is Dutch
 
 
 def test_administrative_question_gets_seven_days(app, people):
@@ -143,3 +143,59 @@ def test_html_in_a_question_is_escaped_in_mail(app, people):
     assert "<script>alert(1)</script>" not in outgoing.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in outgoing.html
     assert db.session.get(Ticket, ticket.id).messages[0].body == "<script>alert(1)</script>"  # stored as typed
+
+
+# -- replies that keep the place (issue 15) -------------------------------------------------------
+
+def _two_in_the_queue(people):
+    first = tickets.open_ticket(people["customer"], "klant.nl", "DNS vraag", "Record klopt niet.",
+                                now=at(2026, 11, 23, 9, 0))
+    second = tickets.open_ticket(people["other"], "ander.nl", "FTP down", "Connection refused.",
+                                 now=at(2026, 11, 23, 10, 0))
+    return first, second
+
+
+def test_the_answer_to_our_request_for_information_keeps_the_place(app, people):
+    first, second = _two_in_the_queue(people)
+    tickets.add_support_reply(first, people["support"], "Welk record bedoelt u?", asks_information=True,
+                              now=at(2026, 11, 23, 11, 0))
+    tickets.add_customer_message(first, people["customer"], "Het MX-record.", now=at(2026, 11, 24, 9, 0))
+    assert first.status == "waiting_support" and first.queued_at == at(2026, 11, 23, 9, 0)
+    assert [t.id for t in tickets.queue()] == [first.id, second.id]
+    assert first.due_at == at(2026, 11, 26, 17, 30)  # a new response target all the same
+    # A second reply before we answer again is chasing: to the back.
+    tickets.add_customer_message(first, people["customer"], "En nu?", now=at(2026, 11, 24, 10, 0))
+    assert [t.id for t in tickets.queue()] == [second.id, first.id]
+
+
+def test_a_reply_to_an_answer_that_asked_nothing_goes_to_the_back(app, people):
+    first, second = _two_in_the_queue(people)
+    tickets.add_support_reply(first, people["support"], "Opgelost, toch?", now=at(2026, 11, 23, 11, 0))
+    tickets.add_support_reply(first, people["support"], "intern: vroeg niets", internal=True,
+                              asks_information=True)  # a note never asks the customer anything
+    assert not first.messages[-1].asks_information
+    tickets.add_customer_message(first, people["customer"], "Nee, nog niet.", now=at(2026, 11, 24, 9, 0))
+    assert [t.id for t in tickets.queue()] == [second.id, first.id]
+
+
+def test_a_later_answer_that_asks_nothing_ends_the_request(app, people):
+    first, second = _two_in_the_queue(people)
+    tickets.add_support_reply(first, people["support"], "Welk record?", asks_information=True)
+    tickets.add_support_reply(first, people["support"], "Laat maar, gevonden.")
+    tickets.add_customer_message(first, people["customer"], "Dank!", now=at(2026, 11, 24, 9, 0))
+    assert [t.id for t in tickets.queue()] == [second.id, first.id]
+
+
+@pytest.mark.parametrize("reply,keeps", [
+    ("Vergeten: het gaat ook om shop.klant.nl", True),
+    ("webshop.klant.nl", True),
+    ("Nog steeds niet opgelost voor klant.nl!!", False),  # the domain was named already: chasing
+    ("Het gaat ook om ander.nl", False),  # not the customer's
+    ("Mail naar info@shop.klant.nl komt niet aan", False),  # an address, not a domain
+    ("Vergeten: shop.klant.nl. " + "En ik wil ook nog even zeggen dat het echt heel dringend is " * 3, False),
+])
+def test_a_reply_that_only_adds_a_forgotten_domain_keeps_the_place(app, people, reply, keeps):
+    first, second = _two_in_the_queue(people)
+    tickets.add_customer_message(first, people["customer"], reply, now=at(2026, 11, 23, 11, 0))
+    assert (first.queued_at == at(2026, 11, 23, 9, 0)) is keeps
+    assert [t.id for t in tickets.queue()] == ([first.id, second.id] if keeps else [second.id, first.id])

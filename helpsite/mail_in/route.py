@@ -89,15 +89,21 @@ def ticket_number_of(received: ReceivedMail) -> tuple[int | None, bool]:
 # -- outcomes ----------------------------------------------------------------------------------
 
 def keep(raw: bytes, reason: str, sender: str = "", subject: str = "",
-         now: dt.datetime | None = None) -> IngestResult:
-    """Keep a mail for a person to look at, with the reason; raw bytes beyond MAIL_IN_KEEP_BYTES are cut."""
+         now: dt.datetime | None = None, commit: bool = True) -> IngestResult:
+    """Keep a mail for a person to look at, with the reason; raw bytes beyond MAIL_IN_KEEP_BYTES are cut.
+
+    commit=False: part of the caller's transaction.
+    """
     limit = int(current_app.config.get("MAIL_IN_KEEP_BYTES", 5 * 1024 * 1024))
     if len(raw) > limit:
         reason = f"{reason} (first {_size(limit)} of {_size(len(raw))} kept)"
     row = IncomingMail(sender=sender[:254], subject=subject[:300], raw=raw[:limit], reason=reason[:200],
                        created_at=now or utcnow())
     db.session.add(row)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()  # the id, for the result
     log.info("incoming mail %s kept for a person: %s", row.id, reason)
     return IngestResult("kept", reason=reason, incoming_id=row.id)
 

@@ -4,8 +4,8 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from .. import triage
-from ..extensions import articles, csrf, limiter, search_index
+from .. import questions
+from ..extensions import csrf, limiter, search_index
 from ..i18n import LANGUAGES, other_language, preferred_language
 from ..search import MAX_LIMIT, QueryError
 
@@ -107,7 +107,7 @@ def triage_question():
             return error(_("text is empty: type the question to route."))
         if len(text) > MAX_TRIAGE_TEXT:
             return error(_("text is too long: use at most %(max)d characters.", max=MAX_TRIAGE_TEXT))
-        decision = triage.classify(text, lang, articles, search_index)
+        _verdict, decision = questions.decide(text, lang)  # the form's decision, as a dry run
         return jsonify({
             "verdict": decision.verdict,
             "ticket_kind": decision.ticket_kind,

@@ -3,7 +3,7 @@
 import re
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 from .. import accounts, analytics, kept_mail, mail, tickets, triage
 from ..extensions import articles, csrf, db, search_index
 from ..i18n import localized_route
-from ..models import IncomingMail, utcnow
+from ..models import IncomingMail, TicketKind, TicketStatus, utcnow
 from ..search import QueryError
 from ..support_calendar import calendar_from_config
 
@@ -40,6 +40,8 @@ class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Reply"), validators=[DataRequired(_l("Write a reply.")),
                                                   Length(max=tickets.MAX_BODY_LENGTH)])
     internal = BooleanField(_l("Internal note (the customer never sees it)"))
+    asks_information = BooleanField(_l("We ask the customer for information (their answer keeps the ticket's "
+                                       "place in the queue)"))
 
 
 class ActionForm(FlaskForm):
@@ -48,7 +50,7 @@ class ActionForm(FlaskForm):
 
 def time_left(ticket, calendar, now):
     """Return (working hours left, overdue?) for a ticket waiting for us."""
-    if ticket.status != "waiting_support" or ticket.due_at is None:
+    if ticket.status != TicketStatus.WAITING_SUPPORT or ticket.due_at is None:
         return None, False
     seconds = calendar.working_seconds_between(now, ticket.due_at)
     return round(seconds / 3600, 1), seconds < 0
@@ -58,7 +60,7 @@ def time_left(ticket, calendar, now):
 @staff_required
 def queue():
     """Show the queue in the order the SLA serves it, with filters."""
-    status = request.args.get("status", "waiting_support")
+    status = request.args.get("status", TicketStatus.WAITING_SUPPORT)
     kind = request.args.get("kind") or None
     domain = (request.args.get("domain") or "").strip()[:253] or None
     listed = tickets.queue(status=None if status == "all" else status, kind=kind, domain=domain)
@@ -130,7 +132,8 @@ def ticket(number):
             form.body.errors = []
         elif form.validate_on_submit():
             try:
-                tickets.add_support_reply(found, current_user, form.body.data, internal=form.internal.data)
+                tickets.add_support_reply(found, current_user, form.body.data, internal=form.internal.data,
+                                          asks_information=form.asks_information.data)
             except tickets.TicketError:
                 form.body.errors = [_("The reply is too long.")]
                 status = 400
@@ -230,8 +233,9 @@ def kept(mail_id):
                 customer = accounts.find_user(request.form.get("customer", ""))
                 if customer is None:
                     raise kept_mail.KeptMailError("no_customer")
-                target = kept_mail.open_ticket_for(row, customer, kind=request.form.get("kind", "technical")
-                                                   if request.form.get("kind") in tickets.KINDS else "technical")
+                kind = request.form.get("kind")
+                target = kept_mail.open_ticket_for(row, customer,
+                                                   kind=kind if kind in tickets.KINDS else TicketKind.TECHNICAL)
             elif action == "discard":
                 kept_mail.discard(row)
                 flash(_("The mail was discarded."), "success")

@@ -8,11 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from .. import accounts, analytics, incidents, kept_mail, tickets, triage
-from ..extensions import articles, csrf, limiter, search_index
+from .. import accounts, incidents, tickets
+from ..extensions import articles, csrf, limiter
 from ..i18n import localized_route
-from ..models import utcnow
-from ..questions import Choices, submit_question
+from ..models import TicketStatus, utcnow
+from ..questions import Choices, submit_contact_question, submit_question
 from ..support_calendar import calendar_from_config
 
 bp = Blueprint("tickets", __name__)
@@ -168,21 +168,14 @@ def contact():
         field = form.domain if str(exc).startswith("domain") else form.question
         field.errors = [TICKET_ERRORS[str(exc)]()]
         return render_template("tickets/ask.html", **context), 400
-    text = f"{subject}\n{question}"
-    decision = triage.classify(text, g.lang, articles, search_index)
-    context["decision"] = decision
-    if decision.verdict != "ticket" and not form.override.data:
-        analytics.record_triage(text, g.lang, decision.verdict, decision.topic)
-        return render_template("tickets/ask.html", **context)
-    if triage.split_advice(text, g.lang) and not form.split_ok.data:
-        context["split"] = True
-        return render_template("tickets/ask.html", **context)
     article_line = (f"{article.title} ({url_for('kb.permalink', article_id=article.id, _external=True)})"
                     if article else "")
-    kept_mail.keep_contact_question(accounts.normalise_email(form.email.data), domain, subject, question, g.lang,
-                                    article_line)
-    analytics.record_triage(text, g.lang, decision.verdict, decision.topic, overridden=decision.verdict != "ticket",
-                            source="contact")
+    choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data))
+    outcome = submit_contact_question(accounts.normalise_email(form.email.data), domain, subject, question, g.lang,
+                                      choices, article_line)
+    if outcome.action != "kept":
+        context.update(decision=outcome.decision, split=outcome.action == "split")
+        return render_template("tickets/ask.html", **context)
     return redirect(url_for("tickets.contact", sent=1), code=303)
 
 
@@ -221,6 +214,7 @@ def show(number):
             status = 400
     return render_template("tickets/show.html", ticket=ticket, form=form,
                            messages=tickets.visible_messages(ticket, current_user),
+                           asked_information=tickets.answers_our_request(ticket),
                            created=request.args.get("created") == "1", solved=request.args.get("solved") == "1"), status
 
 
@@ -231,6 +225,6 @@ def solve(number):
     ticket = tickets.ticket_for(current_user, number)
     if ticket is None or ticket.user_id != current_user.id:
         abort(404)
-    if ticket.status != "closed":
+    if ticket.status != TicketStatus.CLOSED:
         tickets.close_ticket(ticket)
     return redirect(url_for("tickets.show", number=number, solved=1), code=303)
