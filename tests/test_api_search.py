@@ -83,7 +83,8 @@ def test_results_come_best_first_in_the_order_of_the_search_module(app, client, 
 @pytest.mark.parametrize("limit", [1, 3, 10, MAX_LIMIT])
 def test_limit_caps_the_number_of_results(client, limit):
     results = api(client, q="e-mail", lang="nl", limit=limit).get_json()["results"]
-    assert len(results) == min(limit, 25)  # 25 Dutch articles mention e-mail
+    # At least 25 Dutch articles mention e-mail (more as articles are added): a smaller limit is filled.
+    assert len(results) == limit if limit <= 25 else 25 <= len(results) <= limit
     assert len({r["id"] for r in results}) == len(results)
 
 
@@ -131,9 +132,9 @@ def test_nothing_found_anywhere_is_an_empty_list_not_an_error(client):
 
 
 def test_a_query_whose_only_match_is_a_common_word_says_so(client):
-    data = api(client, q="dkim instellen", lang="nl").get_json()
+    data = api(client, q="kubernetes instellen", lang="nl").get_json()  # a word no article uses
     assert data["results"] == []
-    assert data["common_only"] == ["instellen"] and data["unmatched"] == ["dkim"]
+    assert data["common_only"] == ["instellen"] and data["unmatched"] == ["kubernetes"]
 
 
 def test_a_pasted_question_is_answered_and_links_to_its_section(client):
