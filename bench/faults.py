@@ -283,8 +283,12 @@ class Customer:
 
 
 def send_tickets(site: Site, customers: int, total: int, confirmed: set, failures: Counter,
-                 during=None) -> None:
-    """Send total questions from several customers at once; collect the confirmed ticket numbers."""
+                 during=None, customer_class=None) -> None:
+    """Send total questions from several customers at once; collect the confirmed ticket numbers.
+
+    customer_class: another kind of Customer (bench/two_hosts.py spreads each one over two hosts).
+    """
+    customer_class = customer_class or Customer
     lock = threading.Lock()
     counter = iter(range(total))
     deadline = time.monotonic() + 300
@@ -300,7 +304,7 @@ def send_tickets(site: Site, customers: int, total: int, confirmed: set, failure
                     return
             try:
                 if customer is None:
-                    customer = Customer(site, number)
+                    customer = customer_class(site, number)
                     customer.login()
                 ticket = customer.ask(n)
             except (OSError, urllib.error.URLError, RuntimeError, AttributeError) as exc:

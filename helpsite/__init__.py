@@ -6,25 +6,27 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, security, urls, views
-from .config import Config, instance_secret
+from . import (accounts, analytics, cli, content_sync, database, i18n, mail, page_cache, production, security,
+               static_files, urls, views)
+from .config import Config, instance_path, instance_secret
 from .content import ArticleStore
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .search import SearchIndex
-from .views import api, auth, autoconfig, desk, editor, feedback, kb, outbox, status
+from .views import api, auth, autoconfig, desk, editor, feedback, health, kb, outbox, status
 from .views import tickets as ticket_views  # not `tickets`: that name is the domain module
 
 
 def create_app(config=None) -> Flask:
     """Create the app: load the settings, bind the extensions, register the blueprints."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path(config))
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
-    os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("SECRET_KEY", None)
+    production.check_settings(app)  # before the laptop defaults below fill the gaps
+    os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
@@ -32,6 +34,7 @@ def create_app(config=None) -> Flask:
     if not app.config["SEARCH_INDEX_DIR"]:
         app.config["SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
 
+    production.init_app(app)
     urls.init_app(app)
     database.init_app(app)
     db.init_app(app)
@@ -52,6 +55,7 @@ def create_app(config=None) -> Flask:
     analytics.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     views.init_app(app)
 
     app.register_blueprint(kb.bp)
@@ -64,5 +68,6 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(feedback.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(health.bp)
     cli.init_app(app)
     return app

@@ -1,12 +1,16 @@
-"""Command-line tools: content checks, the search index, users and demo data."""
+"""Command-line tools: content checks, the search index, users, mail, backups and demo data."""
 
+import datetime as dt
+import signal
 import sys
+import threading
+from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, mail, mail_in, translations, triage
+from . import accounts, backup, health, mail, mail_in, translations, triage
 from .content import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
@@ -65,6 +69,8 @@ def search_status():
         sys.exit(1)
     state = "current" if stats["current"] else "out of date"
     click.echo(f"{stats['articles']} articles, built in {stats['seconds']} s, {state}.")
+    # The same version /healthz shows: hosts that print the same one answer from the same content.
+    click.echo(f"content version {health.content_version()}")
 
 
 @translate_cli.command("update")
@@ -155,6 +161,28 @@ def mail_send(now):
     sys.exit(1 if failed else 0)
 
 
+@mail_cli.command("run")
+@click.option("--interval", type=float, default=None, help="Seconds between rounds (default: MAIL_SEND_INTERVAL).")
+def mail_run(interval):
+    """Send the outbox every few seconds until stopped (the helpsite-outbox service)."""
+    interval = interval if interval is not None else float(current_app.config["MAIL_SEND_INTERVAL"])
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    click.echo(f"Sending the outbox every {interval:g} s; stop with SIGTERM.")
+    while not stopped.is_set():
+        try:
+            report = mail.send_pending()
+            if report.sent:
+                click.echo(f"{report.sent} sent, {report.waiting} still waiting.")
+        except Exception as exc:  # noqa: BLE001 - a database or SMTP hiccup: the mail waits, the next round tries
+            db.session.rollback()
+            click.echo(f"sending failed ({type(exc).__name__}: {exc}); trying again in {interval:g} s", err=True)
+        finally:
+            db.session.remove()
+        stopped.wait(interval)
+
+
 @mail_cli.command("retry")
 @click.argument("mail_ids", nargs=-1, type=int)
 @click.option("--all", "everything", is_flag=True, help="Retry every given-up mail.")
@@ -229,6 +257,41 @@ def tickets_poll_imap(limit):
         sys.exit(1)
 
 
+@click.command("backup")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write (default: helpsite-backup-<UTC time>.tar.gz here).")
+@with_appcontext
+def backup_command(output):
+    """Write the database (one consistent copy) and the instance secrets into one archive."""
+    if output is None:
+        output = Path(f"helpsite-backup-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}.tar.gz")
+    try:
+        manifest = backup.create_backup(output, current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                        current_app.instance_path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    tables = manifest["database"]["tables"]
+    click.echo(f"Wrote {output} ({output.stat().st_size} bytes, readable by its owner only): "
+               f"{manifest['database']['kind']}, {len(tables)} tables, {sum(tables.values())} rows, "
+               f"secrets: {', '.join(manifest['secrets']) or 'none in the instance folder'}.")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that has tables, and differing instance secrets.")
+@with_appcontext
+def restore_command(archive, force):
+    """Restore a `flask backup` archive into this site's (empty) database and instance folder."""
+    try:
+        manifest = backup.restore_backup(archive, current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                         current_app.instance_path, force=force)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    tables = manifest["database"]["tables"]
+    click.echo(f"Restored the backup of {manifest['created_at']}: {len(tables)} tables, {sum(tables.values())} rows, "
+               f"every table as in the backup. Now: flask db upgrade, then flask search build.")
+
+
 def init_app(app):
     """Register the command groups."""
     app.cli.add_command(content_cli)
@@ -238,3 +301,5 @@ def init_app(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(tickets_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -8,6 +8,17 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def instance_path(overrides=None) -> str | None:
+    """Return the instance folder (secrets, SQLite, the index): INSTANCE_PATH, HELPSITE_INSTANCE_DIR or Flask's.
+
+    In production it lives outside the code checkout (e.g. /var/lib/helpsite), so that a new
+    release is a new checkout and the instance folder stays where it is.
+    """
+    chosen = (overrides.get("INSTANCE_PATH") if isinstance(overrides, dict) else None) \
+        or os.environ.get("HELPSITE_INSTANCE_DIR")
+    return str(Path(chosen).resolve()) if chosen else None
+
+
 def instance_secret(instance_path: str) -> str:
     """Return SECRET_KEY from the environment, or one generated once and kept in the instance folder."""
     if os.environ.get("SECRET_KEY"):
@@ -22,6 +33,20 @@ def instance_secret(instance_path: str) -> str:
 
 class Config:
     """Production and development settings."""
+
+    # "production" refuses laptop settings at start-up (helpsite/production.py).
+    HELPSITE_ENV = os.environ.get("HELPSITE_ENV", "development")
+    # Unset: generated once into the instance folder (fine for one laptop, refused in production).
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Worker processes per host (gunicorn reads the same variable; deploy/gunicorn.conf.py sets it):
+    # more than one needs shared rate-limit counts.
+    WORKERS = int(os.environ.get("WEB_CONCURRENCY", "1"))
+    # How many reverse proxies set each X-Forwarded-* header (Werkzeug's ProxyFix); 0: not trusted.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
+    PROXY_FIX_X_HOST = int(os.environ.get("PROXY_FIX_X_HOST", "0"))
+    PROXY_FIX_X_PORT = int(os.environ.get("PROXY_FIX_X_PORT", "0"))
+    PROXY_FIX_X_PREFIX = int(os.environ.get("PROXY_FIX_X_PREFIX", "0"))
 
     LANGUAGES = ("nl", "en")
     BABEL_DEFAULT_LOCALE = "nl"

@@ -4,8 +4,20 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
+PG_CONNECT_TIMEOUT = 5  # seconds
+
+
 def init_app(app):
-    """Make SQLite fit for several writers at once (WAL, a busy timeout, foreign keys)."""
+    """Make SQLite fit for several writers at once (WAL, a busy timeout, foreign keys).
+
+    On PostgreSQL, give up connecting after a few seconds: an unreachable database server then
+    makes /healthz answer 503 quickly instead of holding the load balancer's check open.
+    """
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        return
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

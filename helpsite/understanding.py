@@ -91,10 +91,24 @@ def _mentions(matches: list[Match]) -> int:
     return len(taken)
 
 
+# SMTP's rejection codes, which FTP uses too (550 "file unavailable", 553 "file name not allowed").
+SMTP_REJECTIONS = frozenset({"550", "551", "552", "553", "554"})
+
+
+def _about_ftp(rules: Rules, doc: Document) -> bool:
+    """Return True when a question speaks of FTP more than of email."""
+    return len(doc.find(rules.ftp_words)) > len(doc.find(rules.email_words))
+
+
 def gather(rules: Rules, doc: Document) -> Evidence:
     """Match every rule list against a question and add up the scores."""
     ev = Evidence()
-    ev.add("server_problem", doc.find(rules.server_phrases))
+    server = doc.find(rules.server_phrases)
+    if any(m.words in SMTP_REJECTIONS for m in server) and _about_ftp(rules, doc):
+        # 550-554 in a question about FTP are the FTP server's replies to the program (a file or folder
+        # it may not write), not mail that our servers rejected.
+        server = [m for m in server if m.words not in SMTP_REJECTIONS]
+    ev.add("server_problem", server)
     for combination in rules.server_combinations:
         parts = [doc.find(part) for part in combination]
         if all(parts):
@@ -239,11 +253,14 @@ class Understanding:
                 and not self.evidence.matches.get("script_blocked"):
             ids.extend(self.rules.script_articles)  # the policy, with the documentation links
         ticket_evidence = max(scores["technical"], scores["administrative"])
-        # A few words ("mailbox vol") are a topic to look up; a whole question with evidence for our
-        # team and none for an answer online is a question for a ticket.
+        # A few words ("mailbox vol") are a topic to look up; a whole question with some evidence for
+        # our team that the triage would send to it (no answer online is strong enough, or the evidence
+        # for a ticket is as strong: its "weak" step) is a question for a ticket. A title such as "Why
+        # the ticket number in the subject matters" has no such evidence.
         whole_question = len(self.doc.tokens) >= QUESTION_WORDS
+        weak = leading is None or scores[leading] < ticket_evidence + self.rules.margin
         if self.rules.server_article and (self.evidence.matches.get("server_problem") or (
-                leading is None and whole_question and ticket_evidence >= self.rules.min_score)):
+                whole_question and ticket_evidence and weak)):
             ids.append(self.rules.server_article)  # how a ticket works: the question is for our team
         return list(dict.fromkeys(ids))
 

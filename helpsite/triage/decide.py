@@ -131,14 +131,23 @@ class Case:
 def step_server_problem(case: Case) -> Decision | None:
     """A possible server problem is never turned away.
 
-    Except one kind of signal: who or since when ("suddenly", "every account") together with a
-    failure, in a question that names a program and is clearly about it (at least twice the
-    evidence an answer needs) — a bug report about a mail app says "suddenly" too. A server phrase
-    ("nothing changed", "bounced", 503) always counts.
+    Except two cases. One kind of signal: who or since when ("suddenly", "every account") together with a
+    failure, in a question that names a program or a script technology and is clearly about it (at
+    least twice the evidence an answer needs) — a bug report about a mail app or about one's own
+    rewrite rules says "suddenly" and "no one" too. And a question clearly about a program that says
+    it works in webmail or on another device. Otherwise a server phrase ("nothing changed",
+    "bounced", 503) always counts.
     """
     matches = case.ev.matches
     only_combination = len(matches.get("server_problem", [])) == len(matches.get("server_combination", []))
-    if only_combination and case.ev.clients and case.scores["client_setup"] >= 2 * case.rules.min_score:
+    clearly = 2 * case.rules.min_score
+    about_program = case.ev.clients and case.scores["client_setup"] >= clearly
+    about_script = case.ev.technologies and case.scores["script"] >= clearly
+    if only_combination and (about_program or about_script):
+        return None
+    # The customer's own test outweighs "I changed nothing": it works in webmail or on another device,
+    # so the problem is in the program they name (Using webmail: "webmail works: your program").
+    if about_program and matches.get("device_hint"):
         return None
     if matches.get("server_problem"):
         return case.ticket("technical", [
@@ -347,6 +356,8 @@ def _search(search_index, store, text: str, lang: str, area: str, exclude: list[
 
 NUMBERED_ITEM = re.compile(r"(?:(?<=\s)|^)\(?\d{1,2}[.)]\s+")
 SENTENCE_END = re.compile(r"[?!;\n]+|\.(?=\s|$)")
+# A question mark that ends a sentence: "(?:themes|users)" and "?path=" in pasted code do not ask anything.
+QUESTION_MARK = re.compile(r"\?+(?=[\s\"')\]]|$)")
 SERVER_ERROR = re.compile(r"(?<![\w.])5\d\d(?![\w.])|internal server error", re.I)
 
 # A single sentence says less than a whole question: a lower bar tells what it is about.
@@ -386,7 +397,7 @@ class Part:
 def question_parts(rules: Rules, text: str) -> list[Part]:
     """Return the sentences of a text that are about something, with their subjects."""
     numbered = len(NUMBERED_ITEM.findall(text))
-    question_marks = len(re.findall(r"\?+", text))
+    question_marks = len(QUESTION_MARK.findall(text))
     marked = bool(rules.markers.find(rules.document(text)))
     if not (marked or numbered >= 2 or question_marks >= 2):
         return []
