@@ -155,8 +155,9 @@ def test_a_pasted_question_names_its_program_anywhere(index):
 
 
 def test_only_common_words_matched_is_said_not_listed(index):
-    results = index.search("dkim instellen", "nl")
-    assert results.hits == [] and results.common_only == ["instellen"] and results.unmatched == ["dkim"]
+    # (A word no article uses: "dkim" was one until the article on mail landing in spam explained it.)
+    results = index.search("kubernetes instellen", "nl")
+    assert results.hits == [] and results.common_only == ["instellen"] and results.unmatched == ["kubernetes"]
     assert index.search("instellen", "nl").hits  # a common word alone is still searched for
 
 
@@ -177,7 +178,9 @@ def test_email_e_mail_and_mail_are_one_word(index, lang):
 def test_a_dutch_reader_typing_password_finds_the_wachtwoord_articles(index):
     results = index.search("password", "nl")
     first = index.store.get("nl", results.hits[0].id)
-    assert first.id == "email-authentication-failed"
+    # One of the articles about a wachtwoord (the mail or the FTP password: they score within a hair).
+    assert first.id in {"email-authentication-failed", "ftp-reset-password"}
+    assert "email-authentication-failed" in ids(results)[:3]
     # the match comes from the synonym: the Dutch article never says "password"
     assert "password" not in (first.title + first.summary + " ".join(first.tags) + first.plain_text).lower()
     assert every_id(index, "password", "nl") == every_id(index, "wachtwoord", "nl")
