@@ -11,7 +11,10 @@ from ``content/search.yaml``, typo tolerance and "did you mean".
 - index: SearchIndex (builder and searcher in one) and search_with_fallback()
 """
 
-from .analysis import MAX_QUERY_LENGTH, Vocabulary, clean_query, make_analyzer, make_schema
+# Whoosh pickles the schema with its filters' import paths: indexes built before the split name
+# helpsite.search.AccentFoldFilter and helpsite.search.CompoundSplitFilter, so they stay importable here.
+from .analysis import (MAX_QUERY_LENGTH, AccentFoldFilter, CompoundSplitFilter, Vocabulary, clean_query,
+                       make_analyzer, make_schema)
 from .build import SCHEMA_VERSION, article_sections, document_digest, documents
 from .errors import QueryError, SearchUnavailable
 from .index import Answer, SearchIndex, search_with_fallback
@@ -21,7 +24,7 @@ from .terms import MAX_QUERY_TERMS, Concept, choose_terms
 
 __all__ = [
     "MAX_LIMIT", "MAX_QUERY_LENGTH", "MAX_QUERY_TERMS", "SCHEMA_VERSION",
-    "Answer", "Concept", "Hit", "QueryError", "Results", "SearchIndex", "SearchUnavailable", "Vocabulary",
+    "AccentFoldFilter", "Answer", "CompoundSplitFilter", "Concept", "Hit", "QueryError", "Results", "SearchIndex", "SearchUnavailable", "Vocabulary",
     "article_sections", "best_section", "choose_terms", "clean_query", "document_digest", "documents",
     "highlight_pattern", "make_analyzer", "make_schema", "make_snippet", "search_with_fallback",
 ]
