@@ -126,6 +126,7 @@ class Vocabulary:
     synonyms: list[list[str]] = field(default_factory=list)
     compound_parts: list[str] = field(default_factory=list)
     question_words: frozenset[str] = frozenset()
+    _member_memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, content_dir: Path, lang: str) -> "Vocabulary":
@@ -156,20 +157,35 @@ class Vocabulary:
         "mail" find exactly the same articles.
         """
         tokens = [t.text for t in analyzer(text)]
-        members = {}
-        for n, group in enumerate(self.synonyms):
-            for member in group:
-                key = tuple(t.text for t in analyzer(member))
-                if key:
-                    members.setdefault(key, set()).add(f"g{n}")
-        lengths = sorted({len(k) for k in members}, reverse=True)
+        members, lengths = self._members(analyzer)
         found = []
         for i in range(len(tokens)):
             for size in lengths:
                 groups = members.get(tuple(tokens[i:i + size]))
                 if groups:
-                    found.extend(sorted(groups) * repeat)
+                    found.extend(groups * repeat)
         return " ".join(found)
+
+    def _members(self, analyzer) -> tuple[dict[tuple[str, ...], list[str]], list[int]]:
+        """Return {analyzed member: its sorted group ids} and the members' token counts, longest first.
+
+        Worked out once per analyzer: a build asks for every field of every article, and analyzing
+        every member of every group each time was a large part of building a big index.
+        """
+        key = id(analyzer)
+        if key not in self._member_memo:
+            if len(self._member_memo) >= 4:  # each single-article update opens the index, with a new analyzer
+                self._member_memo.clear()
+            members: dict[tuple[str, ...], set[str]] = {}
+            for n, group in enumerate(self.synonyms):
+                for member in group:
+                    tokens = tuple(t.text for t in analyzer(member))
+                    if tokens:
+                        members.setdefault(tokens, set()).add(f"g{n}")
+            # The analyzer is kept with its result, so that its id cannot be reused by another one.
+            self._member_memo[key] = (analyzer, {k: sorted(v) for k, v in members.items()},
+                                      sorted({len(k) for k in members}, reverse=True))
+        return self._member_memo[key][1:]
 
     def phrases(self) -> set[str]:
         return {member for group in self.synonyms for member in group}

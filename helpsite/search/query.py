@@ -160,8 +160,8 @@ class IndexSearcher:
         limit = max(1, min(int(limit), MAX_LIMIT))
         doc_count = max(1, reader.doc_count())
         understood = self._understand(text, lang)
-        concepts = self._concepts(words_in(text)[:MAX_QUERY_WORDS], reader, vocabulary, analyzer,
-                                  memo=self._word_memo(lang, reader))
+        memo = self._word_memo(lang, reader)
+        concepts = self._concepts(words_in(text)[:MAX_QUERY_WORDS], reader, vocabulary, analyzer, memo=memo)
         priority = set()
         if understood is not None:
             for phrase in understood.evidence.words("client", "technology", "troubleshooting", "self_service"):
@@ -178,7 +178,7 @@ class IndexSearcher:
         if unknown and (len(results) < FEW_HITS or common or not known):
             fixed = False
             for concept in unknown[:MAX_CORRECTIONS]:
-                fix = self._correct(concept.phrase, reader)
+                fix = self._remembered_correction(concept.phrase, reader, memo)
                 if fix:
                     concept.correct(fix, vocabulary, reader, analyzer)
                     fixed = True
@@ -279,13 +279,16 @@ class IndexSearcher:
             # collect every matching document number, on every search.
             if category:
                 query = Q.And([query, Q.Term("category", category)])
-            if not include_drafts:
+            # Only when some article is a draft: the extra matcher costs a tenth of a search.
+            if not include_drafts and searcher.reader().doc_frequency("draft", "yes"):
                 query = Q.AndNot(query, Q.Term("draft", "yes"))
             return query
 
         if not parts:
             return searcher.search(restricted(Q.NullQuery), limit=limit), highlight
-        if len(parts) <= ALL_TERMS_UP_TO:
+        # A term that is in no article (a typo not corrected) leaves "all terms" empty: skip that search.
+        all_can_match = all(c.frequency or c.written != c.phrase for c in chosen)
+        if len(parts) <= ALL_TERMS_UP_TO and all_can_match:
             results = searcher.search(restricted(Q.And(parts)), limit=limit)
             if not results.is_empty() or len(parts) == 1:
                 return results, highlight
@@ -336,6 +339,13 @@ class IndexSearcher:
         if not concepts and drop_question_words:
             return self._concepts(words, reader, vocabulary, analyzer, drop_question_words=False, memo=memo)
         return list(concepts.values())
+
+    def _remembered_correction(self, word: str, reader, memo: dict) -> str | None:
+        """Return _correct(word), remembered for this index generation (a correction costs 10-200 ms)."""
+        key = ("correction", word)  # the memo's other keys are plain words
+        if key not in memo:
+            memo[key] = self._correct(word, reader)
+        return memo[key]
 
     @staticmethod
     def _correct(word: str, reader) -> str | None:
