@@ -126,7 +126,7 @@ class Vocabulary:
     synonyms: list[list[str]] = field(default_factory=list)
     compound_parts: list[str] = field(default_factory=list)
     question_words: frozenset[str] = frozenset()
-    _member_memo: dict = field(default_factory=dict, repr=False, compare=False)
+    _member_memo: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def load(cls, content_dir: Path, lang: str) -> "Vocabulary":
@@ -170,22 +170,23 @@ class Vocabulary:
         """Return {analyzed member: its sorted group ids} and the members' token counts, longest first.
 
         Worked out once per analyzer: a build asks for every field of every article, and analyzing
-        every member of every group each time was a large part of building a big index.
+        every member of every group each time was a large part of building a big index and of
+        re-indexing one changed article. Analyzers are compared by value: each update opens the
+        index and unpickles an equal analyzer.
         """
-        key = id(analyzer)
-        if key not in self._member_memo:
-            if len(self._member_memo) >= 4:  # each single-article update opens the index, with a new analyzer
-                self._member_memo.clear()
-            members: dict[tuple[str, ...], set[str]] = {}
-            for n, group in enumerate(self.synonyms):
-                for member in group:
-                    tokens = tuple(t.text for t in analyzer(member))
-                    if tokens:
-                        members.setdefault(tokens, set()).add(f"g{n}")
-            # The analyzer is kept with its result, so that its id cannot be reused by another one.
-            self._member_memo[key] = (analyzer, {k: sorted(v) for k, v in members.items()},
-                                      sorted({len(k) for k in members}, reverse=True))
-        return self._member_memo[key][1:]
+        for known, members, lengths in self._member_memo:
+            if known is analyzer or known == analyzer:
+                return members, lengths
+        found: dict[tuple[str, ...], set[str]] = {}
+        for n, group in enumerate(self.synonyms):
+            for member in group:
+                tokens = tuple(t.text for t in analyzer(member))
+                if tokens:
+                    found.setdefault(tokens, set()).add(f"g{n}")
+        members = {k: sorted(v) for k, v in found.items()}
+        lengths = sorted({len(k) for k in members}, reverse=True)
+        self._member_memo[:] = [*self._member_memo[-3:], (analyzer, members, lengths)]
+        return members, lengths
 
     def phrases(self) -> set[str]:
         return {member for group in self.synonyms for member in group}

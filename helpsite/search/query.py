@@ -222,13 +222,12 @@ class IndexSearcher:
         A pasted question has a hundred words and most of them recur in other questions; looking
         each up in the index (analyzer, four fields) once per generation keeps long questions cheap.
         """
-        key = (lang, self._local.searchers[lang][0], reader.generation())
-        memos = self.__dict__.setdefault("_memos", {})
-        memo = memos.get(key)
-        if memo is None or len(memo) > WORD_MEMO_SIZE:
-            memos.clear()  # an older generation's words are stale
-            memo = memos[key] = {}
-        return memo
+        generation = (self._local.searchers[lang][0], reader.generation())
+        memos = self.__dict__.setdefault("_memos", {})  # {lang: (generation, memo)}: one per language
+        known = memos.get(lang)
+        if known is None or known[0] != generation or len(known[1]) > WORD_MEMO_SIZE:
+            known = memos[lang] = (generation, {})  # an older generation's words are stale
+        return known[1]
 
     def _understand(self, text: str, lang: str):
         """Return what the question is about, or None when the triage rules cannot be read."""
