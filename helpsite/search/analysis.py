@@ -21,6 +21,8 @@ from .errors import QueryError
 # Customers paste whole questions with their error messages: up to 2,000 characters are read.
 MAX_QUERY_LENGTH = 2000
 WORD = re.compile(r"[\w][\w.+#-]*\w|\w", re.UNICODE)
+TOKEN = re.compile(r"\w+")  # what make_analyzer's tokenizer splits on
+WORD_TOKENS_MEMO_SIZE = 200_000
 FIELD_WEIGHTS = {"title": 4.0, "tags": 3.0, "summary": 2.0, "body": 1.0}
 
 
@@ -89,7 +91,7 @@ class AccentFoldFilter(Filter):
 
 def make_analyzer(lang: str, compound_parts=()):
     """Return the analyzer for one language: words, lowercase, accents, compounds, stop words, stem."""
-    chain = RegexTokenizer(r"\w+") | LowercaseFilter() | AccentFoldFilter()
+    chain = RegexTokenizer(TOKEN.pattern) | LowercaseFilter() | AccentFoldFilter()
     if compound_parts:
         chain = chain | CompoundSplitFilter(fold(p) for p in compound_parts)
     return chain | StopFilter(lang=lang, minsize=2) | StemFilter(lang=lang)
@@ -156,8 +158,17 @@ class Vocabulary:
         term per synonym group instead of every member in every field, and "email", "e-mail" and
         "mail" find exactly the same articles.
         """
-        tokens = [t.text for t in analyzer(text)]
-        members, lengths = self._members(analyzer)
+        members, lengths, word_tokens = self._members(analyzer)
+        tokens = []
+        # The analyzer's tokenizer (\w+); every filter after it works on one word at a time, so each
+        # distinct word is analyzed once: this re-read every article's text for the synonyms field.
+        for word in TOKEN.findall(text):
+            analyzed = word_tokens.get(word)
+            if analyzed is None:
+                if len(word_tokens) >= WORD_TOKENS_MEMO_SIZE:
+                    word_tokens.clear()
+                analyzed = word_tokens[word] = tuple(t.text for t in analyzer(word))
+            tokens.extend(analyzed)
         found = []
         for i in range(len(tokens)):
             for size in lengths:
@@ -166,17 +177,18 @@ class Vocabulary:
                     found.extend(groups * repeat)
         return " ".join(found)
 
-    def _members(self, analyzer) -> tuple[dict[tuple[str, ...], list[str]], list[int]]:
-        """Return {analyzed member: its sorted group ids} and the members' token counts, longest first.
+    def _members(self, analyzer) -> tuple[dict[tuple[str, ...], list[str]], list[int], dict[str, tuple[str, ...]]]:
+        """Return {analyzed member: its sorted group ids}, the members' token counts (longest first)
+        and a memo {word: its tokens} for this analyzer.
 
         Worked out once per analyzer: a build asks for every field of every article, and analyzing
         every member of every group each time was a large part of building a big index and of
         re-indexing one changed article. Analyzers are compared by value: each update opens the
         index and unpickles an equal analyzer.
         """
-        for known, members, lengths in self._member_memo:
+        for known, members, lengths, word_tokens in self._member_memo:
             if known is analyzer or known == analyzer:
-                return members, lengths
+                return members, lengths, word_tokens
         found: dict[tuple[str, ...], set[str]] = {}
         for n, group in enumerate(self.synonyms):
             for member in group:
@@ -185,8 +197,8 @@ class Vocabulary:
                     found.setdefault(tokens, set()).add(f"g{n}")
         members = {k: sorted(v) for k, v in found.items()}
         lengths = sorted({len(k) for k in members}, reverse=True)
-        self._member_memo[:] = [*self._member_memo[-3:], (analyzer, members, lengths)]
-        return members, lengths
+        self._member_memo[:] = [*self._member_memo[-3:], (analyzer, members, lengths, {})]
+        return members, lengths, self._member_memo[-1][3]
 
     def phrases(self) -> set[str]:
         return {member for group in self.synonyms for member in group}
