@@ -49,7 +49,7 @@ import yaml  # noqa: E402  (after the path set-up above, so the script runs from
 
 from helpsite import create_app  # noqa: E402
 from helpsite.content import LANGUAGES, parse_article  # noqa: E402
-from helpsite.extensions import search_index  # noqa: E402
+from helpsite.extensions import db, search_index  # noqa: E402
 from kb_server import BARE_IN_APP_PATH, BARE_PATH, bench_config  # noqa: E402
 
 WORK_DIR = BENCH_DIR / ".work"
@@ -720,6 +720,7 @@ def run_size(size: int, requests: int, rounds: int, want_profile: bool, keep: bo
 
     app = create_app(bench_config(work))
     with app.app_context():
+        db.create_all()  # the site's tables, as deployed: every page reads the incident banner
         started = time.perf_counter()
         search_index.build()  # a cold render cache: every article rendered
         build_seconds = time.perf_counter() - started

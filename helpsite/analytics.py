@@ -8,7 +8,6 @@ import queue
 import re
 import secrets
 import threading
-from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from flask import current_app

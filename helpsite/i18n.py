@@ -4,7 +4,7 @@ The language comes from the URL; where a URL has none (the API, /a/<id>), from t
 visitor's last choice in the session, then the browser's Accept-Language, then Dutch.
 """
 
-from flask import current_app, g, request, session
+from flask import g, request, session
 from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from flask import Flask
 
 from helpsite.config import PROJECT_DIR
 from helpsite.content import ArticleStore
-from helpsite.search import MAX_LIMIT, MAX_QUERY_LENGTH, QueryError, SearchIndex, clean_query, make_analyzer
+from helpsite.search import (MAX_LIMIT, MAX_QUERY_LENGTH, Answer, QueryError, SearchIndex, clean_query, make_analyzer,
+                             search_with_fallback)
+from helpsite.search.analysis import AccentFoldFilter, CompoundSplitFilter
 
 SHIPPED = PROJECT_DIR / "content"
 
@@ -292,6 +295,29 @@ def test_one_language_without_results_leaves_the_other_to_offer(index):
     assert ids(index.search("wachtwoord", "nl"))[:1] == ["email-authentication-failed"]
     assert index.search("mailinstellingen", "en").hits == []
     assert index.search("mailinstellingen", "nl").hits
+
+
+def test_search_with_fallback_asks_the_other_language_only_when_this_one_has_nothing(index):
+    answer = search_with_fallback(index, "mailinstellingen", "en", limit=5, other_limit=2)
+    assert answer.results.hits == [] and not answer.unavailable
+    assert answer.other.lang == "nl" and 1 <= len(answer.other.hits) <= 2
+    assert answer.other.suggestion is None  # the other language's results are offered, not corrected
+    found = search_with_fallback(index, "wachtwoord", "nl")
+    assert found.results.hits and found.other is None
+
+
+def test_search_with_fallback_says_unavailable_for_a_missing_index_and_refuses_bad_queries(make_app, tmp_path):
+    app = make_app(SEARCH_INDEX_DIR=str(tmp_path / "never-built"), SEARCH_BUILD_ON_START=False)
+    missing = app.extensions["search"]
+    assert search_with_fallback(missing, "outlook", "en") == Answer(unavailable=True)
+    with pytest.raises(QueryError):  # the reader's mistake, not the index's: the caller says what to fix
+        search_with_fallback(missing, "   ", "en")
+
+
+def test_indexes_built_before_the_search_package_still_open():
+    """Whoosh pickles the analyzer's filters by import path: older indexes name helpsite.search.<filter>."""
+    assert pickle.loads(b"chelpsite.search\nAccentFoldFilter\n.") is AccentFoldFilter
+    assert pickle.loads(b"chelpsite.search\nCompoundSplitFilter\n.") is CompoundSplitFilter
 
 
 # -- input that cannot be searched ------------------------------------------------------

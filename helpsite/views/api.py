@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 
 from .. import questions
 from ..extensions import csrf, limiter, search_index
-from ..i18n import LANGUAGES, other_language, preferred_language
-from ..search import MAX_LIMIT, QueryError
+from ..i18n import LANGUAGES, preferred_language
+from ..search import MAX_LIMIT, QueryError, search_with_fallback
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # read-only JSON: no session state changes, so no CSRF token
@@ -56,10 +56,8 @@ def search():
             return error(_("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT))
         text = request.args.get("q", "")
         try:
-            results = search_index.search(text, lang, limit=limit)
-            hits = results.hits
-            if not hits and not results.common_only:  # the other language may have the answer; each result says its language
-                hits = search_index.search(text, other_language(lang), limit=limit, suggest=False).hits
+            # The other language may have the answer; each result says its language.
+            answer = search_with_fallback(search_index, text, lang, limit=limit)
         except QueryError as exc:
             messages = {
                 "empty": _("Parameter q is required: the text to search for."),
@@ -67,8 +65,10 @@ def search():
                 "no_words": _("q contains no words to search for."),
             }
             return error(messages[str(exc)])
-        except FileNotFoundError:
+        if answer.unavailable:
             return error(_("The search index is being built. Try again in a minute."), 503)
+        results = answer.results
+        hits = answer.other.hits if answer.other else results.hits
         return jsonify({
             "query": results.query,
             "lang": lang,

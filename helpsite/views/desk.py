@@ -16,7 +16,7 @@ from .. import accounts, analytics, kept_mail, mail, tickets, triage
 from ..extensions import articles, csrf, db, search_index
 from ..i18n import localized_route
 from ..models import IncomingMail, TicketKind, TicketStatus, utcnow
-from ..search import QueryError
+from ..search import QueryError, SearchUnavailable
 from ..support_calendar import calendar_from_config
 
 bp = Blueprint("desk", __name__)
@@ -157,7 +157,7 @@ def ticket(number):
             results = search_index.search(q, found.lang, limit=8).hits
         except QueryError:
             search_error = _("Type a word to search the articles.")
-        except FileNotFoundError:
+        except SearchUnavailable:
             search_error = _("The search index is being built.")
     result_articles = [a for a in (articles.get(h.lang, h.id) for h in results) if a]
     duplicates = tickets.linked_tickets(found)

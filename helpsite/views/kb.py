@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..extensions import articles, limiter, search_index
 from ..i18n import LANGUAGES, localized_route, other_language, preferred_language
-from ..search import QueryError
+from ..search import QueryError, search_with_fallback
 from .. import analytics, incidents, page_cache
 from .autoconfig import personal_guide
 
@@ -180,16 +180,17 @@ def search():
     results = other_results = error = event = None
     if text.strip():
         try:
-            results = search_index.search(text, lang, limit=20, category=category_id, include_drafts=sees_drafts())
-            if not results.hits and not results.common_only:
-                other_results = search_index.search(text, other_language(lang), limit=10, category=category_id)
-            event = {"query": results.query, "lang": lang, "hits": len(results.hits),
-                     "other": len(other_results.hits) if other_results else 0}
+            answer = search_with_fallback(search_index, text, lang, limit=20, other_limit=10,
+                                          category=category_id, include_drafts=sees_drafts())
         except QueryError as exc:
             error = QUERY_ERRORS[str(exc)]()
-        except FileNotFoundError:
-            error = _("Search is being prepared. Please try again in a minute, or browse the categories.")
-            current_app.logger.error("search index missing")
+        else:
+            if answer.unavailable:
+                error = _("Search is being prepared. Please try again in a minute, or browse the categories.")
+            else:
+                results, other_results = answer.results, answer.other
+                event = {"query": results.query, "lang": lang, "hits": len(results.hits),
+                         "other": len(other_results.hits) if other_results else 0}
     html = render_template("kb/search.html", q=text, results=results, other_results=other_results,
                            error=error, category_id=category_id, categories=articles.categories,
                            search_event=EVENT_MARKER if event else None)

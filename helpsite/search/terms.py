@@ -1,0 +1,125 @@
+"""Which words of a question are searched for, and as which Whoosh query.
+
+A question becomes concepts (a word, or a synonym phrase from search.yaml); of a long question
+only the MAX_QUERY_TERMS that say most are kept. Each concept is one flat query: the word in
+every field, plus one term per synonym group (expanded at index time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from whoosh import query as Q
+
+from .analysis import FIELD_WEIGHTS
+
+# Of a pasted question, only the MAX_QUERY_TERMS terms that say most are searched, so the cost stays bounded.
+MAX_QUERY_WORDS = 400
+MAX_QUERY_TERMS = 10
+# A word in more than this share of a language's articles says little on its own ("instellen").
+COMMON_SHARE = 0.3
+# A word with synonyms is searched as itself in the short fields only (the body is reached through
+# its synonym group): every synonym of a common word in the body matched nearly every article.
+SYNONYM_FIELDS = {"title": 4.0, "tags": 3.0, "summary": 2.0}
+# The weight of a synonym group (expanded at index time, counted per field weight) in a query.
+SYNONYM_GROUP_WEIGHT = 1.0
+
+
+class UnionOr(Q.Or):
+    """An Or that always uses Whoosh's union matchers.
+
+    On small indexes Whoosh picks an array matcher that fills a 2,048-slot array in pure
+    Python for every nested Or; our queries nest one Or per field and word, so that
+    array filling cost more than the search.
+    """
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
+
+
+@dataclass
+class Concept:
+    """One thing the reader asked for: a word or synonym phrase, with its synonyms and frequency."""
+
+    phrase: str  # folded; after a correction, the corrected word
+    written: str  # as typed (folded), for "matched nothing"
+    alternatives: list[str]  # the phrase first, then its synonyms (then the typed word, when corrected)
+    frequency: int  # articles the phrase itself is in (the highest of its words)
+    known: bool  # the phrase or one of its synonyms is in some article
+    order: int  # place in the question
+    groups: list[str] = field(default_factory=list)  # synonym groups of the phrase
+
+    @classmethod
+    def make(cls, phrase, written, vocabulary, reader, analyzer, order, memo=None) -> "Concept":
+        concept = cls(phrase, written, [], 0, False, order)
+        if memo is not None and phrase in memo:
+            concept.alternatives, concept.groups, concept.frequency, concept.known = memo[phrase]
+            concept.alternatives = list(concept.alternatives)
+            return concept
+        concept._fill(phrase, vocabulary, reader, analyzer)
+        if memo is not None:
+            memo[phrase] = (tuple(concept.alternatives), concept.groups, concept.frequency, concept.known)
+        return concept
+
+    def _fill(self, phrase, vocabulary, reader, analyzer, extra=()):
+        self.phrase = phrase
+        self.alternatives = [*vocabulary.groups_for(phrase), *extra]
+        self.groups = vocabulary.group_ids(phrase)
+        # How many articles it is in: the word's own, or its synonym group's (the group holds the word).
+        self.frequency = max([_frequency(phrase, reader, analyzer),
+                              *(reader.doc_frequency("synonyms", g) for g in self.groups)])
+        # Known: written in some article as typed (a compound's parts do not count: "outlok" has
+        # "out" in it), or in a synonym group that some article has.
+        self.known = (reader.doc_frequency("words", phrase) > 0 if " " not in phrase else self.frequency > 0) \
+            or any(reader.doc_frequency("synonyms", g) for g in self.groups)
+
+    def correct(self, fix, vocabulary, reader, analyzer) -> None:
+        self._fill(fix, vocabulary, reader, analyzer, extra=(self.written,))
+
+    def query(self, analyzer, highlight: set[str]):
+        """Return a flat query: the phrase (or correction and typed word) in every field, plus one
+        term for each synonym group it belongs to (expanded at index time)."""
+        for phrase in self.alternatives:  # synonyms are found through their group, but marked in snippets
+            highlight.update(phrase.split())
+            highlight.update(t.text for t in analyzer(phrase))
+        clauses = []
+        for phrase in dict.fromkeys([self.phrase, self.written]):  # the word typed, or its correction and it
+            tokens = list(dict.fromkeys(t.text for t in analyzer(phrase)))
+            if not tokens or (" " in phrase and self.groups):
+                continue  # a synonym phrase ("uitgaande server") is found, as a phrase, through its group
+            # A word with synonyms is found in the body through its group (which holds the word too);
+            # the word itself still counts extra in the title, tags and summary.
+            fields = SYNONYM_FIELDS if self.groups and phrase == self.phrase else FIELD_WEIGHTS
+            if " " in phrase and len(tokens) > 1:  # a phrase: all of its words
+                clauses.append(Q.And([UnionOr([Q.Term(name, token, boost=weight)
+                                               for name, weight in fields.items()]) for token in tokens]))
+            else:  # a word, or a compound and its parts: any of them
+                clauses.extend(Q.Term(name, token, boost=weight) for token in tokens for name, weight in fields.items())
+        clauses.extend(Q.Term("synonyms", group, boost=SYNONYM_GROUP_WEIGHT) for group in self.groups)
+        return UnionOr(clauses) if clauses else None
+
+
+def _frequency(phrase: str, reader, analyzer) -> int:
+    """Return in how many articles the phrase's best-known word occurs (0: in none)."""
+    best = 0
+    for token in {t.text for t in analyzer(phrase)}:
+        for name in FIELD_WEIGHTS:
+            best = max(best, reader.doc_frequency(name, token))
+    return best
+
+
+def choose_terms(concepts: list[Concept], priority: set[str]) -> list[Concept]:
+    """Return at most MAX_QUERY_TERMS concepts, in the question's order.
+
+    What the question names (a program, an error, a technology) is kept first; then the words
+    that are in some articles, the rarer the better; words in no article at all come last.
+    """
+    if len(concepts) <= MAX_QUERY_TERMS:
+        return concepts
+
+    def rank(concept: Concept):
+        named = any(word in priority for word in concept.phrase.split())
+        return (not named, not concept.known, concept.frequency if concept.known else 0, concept.order)
+
+    kept = sorted(concepts, key=rank)[:MAX_QUERY_TERMS]
+    return sorted(kept, key=lambda c: c.order)
+
