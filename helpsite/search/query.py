@@ -261,12 +261,19 @@ class IndexSearcher:
 
     @staticmethod
     def _guide_id(searcher, program: str) -> str | None:
-        """Return the id of the guide for exactly this program (applies_to: [program]), if any."""
+        """Return the id of the program's own guide, if any.
+
+        That is the article for exactly this program (applies_to: [program]); a program without one
+        (the phone apps, whose guide also names the programs and devices it shares steps with) has
+        as its guide the one article that names it, when only one does.
+        """
+        naming = set()
         for number in searcher.document_numbers(applies_to=program):
             fields = searcher.stored_fields(number)
             if fields.get("applies_to") == program:
                 return fields["id"]
-        return None
+            naming.add(fields["id"])
+        return naming.pop() if len(naming) == 1 else None
 
     def _run(self, searcher, chosen, analyzer, limit, category, include_drafts):
         """Search for the chosen terms; return Whoosh's results and the words to highlight."""
