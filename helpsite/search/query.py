@@ -269,8 +269,9 @@ class IndexSearcher:
         "Outlook signature" asks about signatures, not about setting Outlook up: an article for the
         program that is tagged with the other words ("signature") comes before the program's guide.
         A tag counts only with a word outside the program's name and the guide's own title and tags
-        ("e-mail instellen", imap, wachtwoord: setting the program up is the guide's topic). Only a few words are
-        a topic looked up: a whole question names many words in passing, and there the guide leads.
+        ("e-mail instellen", imap, wachtwoord: setting the program up is the guide's topic). Only a
+        few words are a topic looked up: a whole question names many words in passing, and there the
+        guide leads. Of several such articles, the one whose tag covers most of the words comes first.
         """
         if guide is None or len(understood.doc.tokens) >= QUESTION_WORDS:
             return []
