@@ -88,7 +88,11 @@ def relevant(question: dict, store: ArticleStore) -> set[str]:
     """Return the ids of the articles that answer a question (empty: not scored for search)."""
     program = question.get("applies_to")
     if question["label"] == "client_setup" and program and program != "general":
-        return {a.id for a in store.in_language("en") + store.in_language("nl") if a.applies_to == [program]}
+        # The program's own guide, as the search finds it: the article for it alone, else the one naming it.
+        articles = store.in_language("en") + store.in_language("nl")
+        own = {a.id for a in articles if a.applies_to == [program]}
+        naming = {a.id for a in articles if program in a.applies_to}
+        return own or (naming if len(naming) == 1 else set())
     return set(question.get("articles") or [])
 
 

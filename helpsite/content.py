@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("nl", "en")
 CLIENT_IDS = {
-    "email": ("outlook", "thunderbird", "apple_mail", "ios_mail", "android", "windows_mail", "em_client"),
+    # The mobile apps of Thunderbird (the former K-9 Mail) and Outlook are programs of their own.
+    "email": ("outlook", "thunderbird", "apple_mail", "ios_mail", "android", "windows_mail", "em_client",
+              "thunderbird_android", "outlook_mobile"),
     "ftp": ("filezilla", "winscp", "cyberduck"),
 }
 APPLIES_TO = frozenset(CLIENT_IDS["email"] + CLIENT_IDS["ftp"] + ("general",))

@@ -13,7 +13,7 @@ RESULT_KEYS = {"id", "lang", "title", "url", "summary", "category", "applies_to"
 ADDED_RESULT_KEYS = {"section"}
 ADDED_KEYS = {"common_only", "unmatched"}
 APPLIES_TO = {"outlook", "thunderbird", "apple_mail", "ios_mail", "android", "windows_mail", "em_client",
-              "filezilla", "winscp", "cyberduck", "general"}
+              "thunderbird_android", "outlook_mobile", "filezilla", "winscp", "cyberduck", "general"}
 
 
 def api(client, headers=None, **params):
