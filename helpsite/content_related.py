@@ -1,0 +1,53 @@
+"""Related articles: the others sharing the most tags, clients and the category, scored once per content version."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .content_parse import Article
+
+
+class RelatedArticles:
+    """The part of ArticleStore that finds related articles and keeps the lists until a change can alter them."""
+
+    def _related_score(self, article: Article, other: Article) -> tuple:
+        mine = self._features.get((article.lang, article.id), frozenset()) - {"general"}
+        shared = len(mine & self._features.get((other.lang, other.id), frozenset()))
+        return (shared + (2 if other.category == article.category else 0), other.title)
+
+    def related(self, article: Article, limit: int = 4) -> list[Article]:
+        """Return other articles sharing the most tags, clients and the category."""
+        # Scoring every article of the language costs more than the rest of the page once there
+        # are thousands, so it is done once per article and content version; a changed article
+        # only drops the lists it could change (_forget_related).
+        key = (article.lang, article.id, limit)
+        cached = self._related.get(key)
+        if cached is not None and self.by_lang.get(article.lang, {}).get(article.id) is article:
+            return cached
+        scored = [(self._related_score(article, a), a) for a in self.in_language(article.lang) if a.id != article.id]
+        scored.sort(key=lambda pair: pair[0], reverse=True)
+        found = [a for points, a in scored if points[0] > 0][:limit]
+        self._related[key] = found
+        return found
+
+    def _forget_related(self, keys: set[tuple]) -> None:
+        """Drop the related lists a change of these articles can alter; keep the rest."""
+        current = {key: self.by_lang.get(key[0], {}).get(key[1]) for key in keys}
+        for cache_key, found in list(self._related.items()):
+            lang, article_id, limit = cache_key
+            if (lang, article_id) in keys or any((a.lang, a.id) in keys for a in found):
+                del self._related[cache_key]
+                continue
+            owner = self.by_lang.get(lang, {}).get(article_id)
+            if owner is None:
+                del self._related[cache_key]
+                continue
+            # A changed or new article may now outrank the last of this list.
+            worst = self._related_score(owner, found[-1]) if len(found) >= limit else (0, "")
+            for (other_lang, _), changed in current.items():
+                if changed is not None and other_lang == lang and changed.id != article_id and not changed.draft:
+                    score = self._related_score(owner, changed)
+                    if score[0] > 0 and score > worst:
+                        del self._related[cache_key]
+                        break
