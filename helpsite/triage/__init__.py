@@ -11,12 +11,13 @@ A small package:
     rules.py   triage.yaml: its schema, validated with the place of every mistake; every
                number (thresholds, the one level of weights) lives in the file
     decide.py  the decision as an ordered table of steps (STEPS), each with its reasons
+    several.py several questions in one text: the advice to split them (one question per ticket)
 What a question is about (programs, problems, technologies, server signals) is read by
 helpsite.understanding, which search uses too.
 """
 
-from .decide import (MAX_ARTICLES, STEPS, VERDICTS, Decision, classify, default_doc_links, guides,
-                     question_parts, script_links, several_questions, split_advice)
+from .decide import MAX_ARTICLES, STEPS, VERDICTS, Decision, classify, default_doc_links, guides, script_links
+from .several import question_parts, several_questions, split_advice
 from .rules import RULES_FILE, TICKET_KINDS, Rules, RulesError, check_rules, load_rules
 from .text import Term, TermList, tokenize
 

@@ -9,17 +9,15 @@ answer without a ticket, for the same reason.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..content import CLIENT_IDS, LANGUAGES, Article, ArticleStore
-from ..understanding import Evidence, Understanding, gather, understand
-from .rules import Rules, RulesError, Technology, load_rules
+from ..understanding import Evidence, Understanding, understand
+from .rules import Rules, RulesError, Technology, load_rules, rules_folder
+from .several import question_parts, several_questions
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +61,7 @@ def classify(text: str, lang: str, store: ArticleStore, search_index=None) -> De
         raise ValueError(f"unknown language {lang!r}")
     with force_locale(lang):
         try:
-            rules = load_rules(_content_dir(store))
+            rules = load_rules(rules_folder(store))
         except RulesError as exc:
             log.error("triage without rules, the question becomes a ticket: %s", exc)
             return Decision("ticket", "technical", step="no_rules", reasons=[
@@ -301,20 +299,11 @@ def script_links(rules: Rules, lang: str, technologies: list[Technology]) -> lis
 def default_doc_links(lang: str, store: ArticleStore | None = None) -> list[dict]:
     """Return the documentation and forum links for script questions in general, in lang."""
     try:
-        rules = load_rules(_content_dir(store))
+        rules = load_rules(rules_folder(store))
     except RulesError as exc:
         log.error("no documentation links without rules: %s", exc)
         return []
     return script_links(rules, lang, [])
-
-
-def _content_dir(store: ArticleStore | None) -> Path:
-    """Return the content folder: the store's, else the app's article store's."""
-    if store is None and has_app_context():
-        store = current_app.extensions["articles"]
-    if store is None or store.content_dir is None:
-        raise RulesError("no content folder: pass the article store")
-    return Path(store.content_dir)
 
 
 def guides(store: ArticleStore, client_id: str, lang: str) -> list[Article]:
@@ -350,94 +339,3 @@ def _search(search_index, store, text: str, lang: str, area: str, exclude: list[
         if article and article not in exclude and article not in found:
             found.append(article)
     return found[:2]
-
-
-# -- several questions in one ------------------------------------------------------------------
-
-NUMBERED_ITEM = re.compile(r"(?:(?<=\s)|^)\(?\d{1,2}[.)]\s+")
-SENTENCE_END = re.compile(r"[?!;\n]+|\.(?=\s|$)")
-# A question mark that ends a sentence: "(?:themes|users)" and "?path=" in pasted code do not ask anything.
-QUESTION_MARK = re.compile(r"\?+(?=[\s\"')\]]|$)")
-SERVER_ERROR = re.compile(r"(?<![\w.])5\d\d(?![\w.])|internal server error", re.I)
-
-# A single sentence says less than a whole question: a lower bar tells what it is about.
-SENTENCE_MIN_SCORE = 2
-
-
-@dataclass
-class Part:
-    """One sentence of a text, what it is about, and what it alone would need."""
-
-    text: str
-    evidence: Evidence
-    subjects: set[str]
-
-    @property
-    def only_server_error(self) -> bool:
-        """Return True when the part is about our servers only because it names a 5xx error."""
-        ev = self.evidence
-        return not ev.matches.get("server_problem") and ev.scores["technical"] < SENTENCE_MIN_SCORE \
-            and not ev.scores["administrative"] and bool(SERVER_ERROR.search(self.text))
-
-    def needs_ticket(self, rules: Rules) -> bool:
-        """Return True when this part, read alone, is for our team: a server signal, or service evidence
-        with no answer we give online ("... en mijn site geeft een 500 error")."""
-        if "technical" not in self.subjects and "administrative" not in self.subjects:
-            return False
-        ev = self.evidence
-        if ev.matches.get("server_problem"):
-            return True
-        # A program's question alone is not for our team, though it counts as a technical subject.
-        about_us = ev.scores["technical"] >= SENTENCE_MIN_SCORE or ev.scores["administrative"] \
-            or SERVER_ERROR.search(self.text)
-        answer = max(ev.scores["client_setup"], ev.scores["script"], ev.scores["self_service"])
-        return bool(about_us) and answer < rules.min_score
-
-
-def question_parts(rules: Rules, text: str) -> list[Part]:
-    """Return the sentences of a text that are about something, with their subjects."""
-    numbered = len(NUMBERED_ITEM.findall(text))
-    question_marks = len(QUESTION_MARK.findall(text))
-    marked = bool(rules.markers.find(rules.document(text)))
-    if not (marked or numbered >= 2 or question_marks >= 2):
-        return []
-    parts = []
-    for sentence in SENTENCE_END.split(NUMBERED_ITEM.sub("\n", text)):
-        if not sentence.strip():
-            continue
-        ev = gather(rules, rules.document(sentence))
-        subjects = set()
-        if (ev.matches.get("server_problem") or ev.scores["technical"] >= SENTENCE_MIN_SCORE
-                or ev.scores["client_setup"] >= SENTENCE_MIN_SCORE or SERVER_ERROR.search(sentence)):
-            subjects.add("technical")  # a program and a server problem are often the same problem
-        if ev.scores["administrative"]:
-            subjects.add("administrative")
-        if ev.scores["script"] >= SENTENCE_MIN_SCORE:
-            subjects.add("script")
-        if ev.scores["self_service"]:
-            subjects.add("self_service")
-        if subjects:
-            parts.append(Part(sentence.strip(), ev, subjects))
-    return parts
-
-
-def several_questions(parts: list[Part]) -> bool:
-    """Return True when two parts are about different subjects."""
-    subjects = [part.subjects for part in parts]
-    return any(not (a & b) for i, a in enumerate(subjects) for b in subjects[i + 1:])
-
-
-def split_advice(text: str, lang: str, store: ArticleStore | None = None) -> bool:
-    """Return True when a text asks several unrelated questions, so one ticket per question is advised.
-
-    The rules come from the store's content folder (by default the app's article store).
-    """
-    if lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}")
-    try:
-        rules = load_rules(_content_dir(store))
-    except RulesError as exc:
-        log.error("no split advice without rules: %s", exc)
-        return False
-    return several_questions(question_parts(rules, text))
-

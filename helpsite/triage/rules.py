@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from flask import current_app, has_app_context
 
 from ..content import APPLIES_TO, LANGUAGES, ArticleStore
 from ..text import fold
@@ -339,3 +340,12 @@ def check_rules(store: ArticleStore) -> list[str]:
     known = store.all_ids()
     return [f"{rules.source}: unknown article id {article_id!r}"
             for article_id in sorted(rules.article_ids() - known)]
+
+
+def rules_folder(store: ArticleStore | None) -> Path:
+    """Return the content folder: the store's, else the app's article store's."""
+    if store is None and has_app_context():
+        store = current_app.extensions["articles"]
+    if store is None or store.content_dir is None:
+        raise RulesError("no content folder: pass the article store")
+    return Path(store.content_dir)
