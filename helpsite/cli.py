@@ -14,6 +14,7 @@ from . import accounts, backup, health, mail, mail_in, translations, triage
 from .content_check import check_content
 from .extensions import articles, db, search_index
 from .models import PLANS, ROLES
+from .outbox_sender import OutboxWakeups
 
 content_cli = AppGroup("content", help="Check and inspect the articles.")
 search_cli = AppGroup("search", help="Build and inspect the search index.")
@@ -164,23 +165,33 @@ def mail_send(now):
 @mail_cli.command("run")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds (default: MAIL_SEND_INTERVAL).")
 def mail_run(interval):
-    """Send the outbox every few seconds until stopped (the helpsite-outbox service)."""
+    """Send the outbox until stopped (the helpsite-outbox service).
+
+    On PostgreSQL it sends as soon as a commit queued mail (LISTEN/NOTIFY), and every interval
+    seconds for retries; on SQLite every interval seconds.
+    """
     interval = interval if interval is not None else float(current_app.config["MAIL_SEND_INTERVAL"])
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
-    click.echo(f"Sending the outbox every {interval:g} s; stop with SIGTERM.")
-    while not stopped.is_set():
-        try:
-            report = mail.send_pending()
-            if report.sent:
-                click.echo(f"{report.sent} sent, {report.waiting} still waiting.")
-        except Exception as exc:  # noqa: BLE001 - a database or SMTP hiccup: the mail waits, the next round tries
-            db.session.rollback()
-            click.echo(f"sending failed ({type(exc).__name__}: {exc}); trying again in {interval:g} s", err=True)
-        finally:
-            db.session.remove()
-        stopped.wait(interval)
+    wakeups = OutboxWakeups(db.engine, interval, stopped)
+    wakeups.listen()
+    woken_by = "queued mail and " if wakeups.listening else ""
+    click.echo(f"Sending the outbox on {woken_by}every {interval:g} s; stop with SIGTERM.")
+    try:
+        while not stopped.is_set():
+            try:
+                report = mail.send_pending()
+                if report.sent:
+                    click.echo(f"{report.sent} sent, {report.waiting} still waiting.")
+            except Exception as exc:  # noqa: BLE001 - a database or SMTP hiccup: the mail waits, the next round tries
+                db.session.rollback()
+                click.echo(f"sending failed ({type(exc).__name__}: {exc}); trying again in {interval:g} s", err=True)
+            finally:
+                db.session.remove()
+            wakeups.wait()
+    finally:
+        wakeups.close()
 
 
 @mail_cli.command("retry")

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 
 from . import outbox_journal
 from .extensions import db
@@ -39,6 +39,9 @@ from .models import OutgoingMail, utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 20
+# On PostgreSQL a commit that queued mail notifies this channel, so the outbox service
+# (`flask mail run`, LISTENing) sends at once instead of at its next round.
+NOTIFY_CHANNEL = "helpsite_outbox"
 
 
 # -- the Message-ID: one format, written and parsed here -----------------------------------------
@@ -99,6 +102,10 @@ def queue_mail(recipient: str, subject: str, body: str, html: str | None = None,
                         in_reply_to=in_reply_to, references=references, created_at=utcnow())
     db.session.add(mail)
     db.session.info["outbox_queued"] = True  # wakes the background sender after the commit
+    if db.engine.dialect.name == "postgresql":
+        # Part of the transaction: delivered at the commit, never for a rollback; several in one
+        # transaction are folded into one by PostgreSQL.
+        db.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return mail
 
 

@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .mail import send_pending
+from .mail import NOTIFY_CHANNEL, send_pending
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,65 @@ class OutboxSender:
                     send_pending()
             except Exception:  # noqa: BLE001 - the thread must outlive a database hiccup; the mail waits
                 log.exception("the outbox sender failed; it tries again in %s s", interval)
+
+
+class OutboxWakeups:
+    """When the outbox service (`flask mail run`) starts its next round.
+
+    On PostgreSQL it LISTENs: a commit that queued mail NOTIFYs (helpsite/mail.py), so a
+    confirmation goes out a moment after the ticket is stored, from a process that serves no
+    requests; otherwise, and as a fallback, every interval seconds.
+    """
+
+    def __init__(self, engine, interval: float, stopped: threading.Event):
+        self.engine, self.interval, self.stopped = engine, interval, stopped
+        self._connection = None
+
+    def listen(self) -> None:
+        """Start listening (before the first round, so nothing queued meanwhile is missed)."""
+        if self.engine.dialect.name != "postgresql" or self._connection is not None:
+            return
+        import psycopg
+
+        try:
+            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except psycopg.Error as exc:  # the database is away: poll until it is back
+            log.warning("cannot LISTEN for queued mail (%s); sending every %g s", exc, self.interval)
+            self.close()
+
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None
+
+    def wait(self) -> bool:
+        """Wait for queued mail, the interval or a stop; return True when woken by queued mail."""
+        self.listen()
+        if self._connection is None:
+            self.stopped.wait(self.interval)
+            return False
+        import psycopg
+
+        waited = 0.0
+        try:
+            while waited < self.interval and not self.stopped.is_set():
+                slice_ = min(1.0, self.interval - waited)  # a stop is heard within a second
+                for _notify in self._connection.notifies(timeout=slice_, stop_after=1):
+                    return True
+                waited += slice_
+        except psycopg.Error as exc:  # the connection broke: listen again next round
+            log.warning("lost the LISTEN connection (%s); listening again", exc)
+            self.close()
+        return False
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+        self._connection = None
 
 
 @event.listens_for(Session, "after_commit")

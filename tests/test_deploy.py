@@ -314,3 +314,52 @@ def test_mail_run_sends_the_outbox_until_stopped(app, tmp_path, smtp_server):
         output, _ = service.communicate(timeout=30)
     assert [m["Subject"] for m in sink.messages] == ["Sent by the service"], output
     assert service.returncode == 0, output  # SIGTERM ends it cleanly, as systemd stops it
+
+
+def test_mail_run_sends_queued_mail_at_once_on_postgresql(app, tmp_path, smtp_server):
+    """The outbox service LISTENs: a commit that queued mail wakes it long before its interval."""
+    from helpsite import mail
+    from helpsite.extensions import db
+
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not database.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; the suite's PostgreSQL run covers it")
+    sink, port = smtp_server
+    env = {**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": database,
+           "HELPSITE_INSTANCE_DIR": str(tmp_path / "instance"), "HELPSITE_INDEX_DIR": app.config["SEARCH_INDEX_DIR"],
+           "SECRET_KEY": "x" * 64, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port),
+           "MAIL_BACKGROUND_SENDER": "0", "PYTHONPATH": str(PROJECT_DIR)}
+    service = subprocess.Popen([sys.executable, "-m", "flask", "mail", "run", "--interval", "120"], env=env,
+                               cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first_line = service.stdout.readline()
+        assert "on queued mail" in first_line, first_line
+        with app.app_context():
+            mail.queue_mail("klant@example.nl", "Woken by the commit", "body")
+            db.session.commit()
+        queued = time.monotonic()
+        while not sink.messages and time.monotonic() - queued < 20 and service.poll() is None:
+            time.sleep(0.1)
+        waited = time.monotonic() - queued
+    finally:
+        service.send_signal(signal.SIGTERM)
+        output, _ = service.communicate(timeout=30)
+    assert [m["Subject"] for m in sink.messages] == ["Woken by the commit"], output
+    assert waited < 20  # the interval is 120 s: only the NOTIFY can have woken it
+    assert service.returncode == 0, output
+
+
+def test_a_rolled_back_mail_wakes_nobody_and_is_not_sent(app, smtp_server):
+    """The NOTIFY is part of the transaction: a rollback takes the mail and the wake-up away."""
+    from helpsite import mail
+    from helpsite.extensions import db
+    from helpsite.models import OutgoingMail
+
+    sink, port = smtp_server
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    with app.app_context():
+        mail.queue_mail("klant@example.nl", "Never sent", "body")
+        db.session.rollback()
+        assert db.session.query(OutgoingMail).count() == 0
+        assert mail.send_pending().sent == 0
+    assert sink.messages == []
