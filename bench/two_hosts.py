@@ -9,8 +9,8 @@ database number of your own (it is flushed):
 Everything runs on loopback, in production mode (HELPSITE_ENV=production, so the start-up check
 passes too): two gunicorn instances (2 workers x 4 threads each, as bench/faults.py starts them)
 on two ports, each with its own scratch folder, search index and content checkout (a clone of a
-scratch "origin" repository, as in README "Deployment"), plus one `flask mail run` process (the
-helpsite-outbox service); a real SMTP server (aiosmtpd) that counts mail by Message-ID. Then:
+scratch "origin" repository, as in README "Deployment") and its own `flask mail run` process (the
+helpsite-outbox service; the web workers do not send); a real SMTP server (aiosmtpd) that counts mail by Message-ID. Then:
 
 1. tickets: N clients log in and send questions through the real form, round-robin over both
    hosts request by request (the form from one host, the post to the other: sessions and CSRF
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -239,18 +238,13 @@ def main() -> int:
     git("remote", "add", "origin", str(origin), cwd=editor)
     sink = Sink()
     hosts = [Host(name, work / name, args.database, sink.port, args.redis, origin) for name in ("A", "B")]
-    outbox = None
     report: dict = {}
     try:
         print(f"==> two hosts on {args.database.rsplit('/', 1)[-1]} and {args.redis} (scratch: {work})", flush=True)
         hosts[0].prepare(args.clients)  # empties the database, migrates, builds A's index, creates the customers
         hosts[1].flask("search", "build")
         for host in hosts:
-            host.start()
-        # The helpsite-outbox service beside the web workers' own senders: claims keep each mail single.
-        outbox = subprocess.Popen([sys.executable, "-m", "flask", "mail", "run", "--interval", "1"],
-                                  cwd=PROJECT_DIR, env=hosts[0].env, stdout=subprocess.DEVNULL,
-                                  stderr=open(work / "outbox.log", "ab"), start_new_session=True)
+            host.start()  # with its own outbox service (`flask mail run`), as deployed: two senders, one outbox
         print(f"==> {args.tickets} tickets from {args.clients} clients, round-robin over {hosts[0].url} and "
               f"{hosts[1].url}", flush=True)
         report["tickets"] = tickets_phase(hosts, sink, args)
@@ -262,9 +256,6 @@ def main() -> int:
         report["content"] = content_phase(hosts, editor, args)
         print("   ", report["content"], flush=True)
     finally:
-        if outbox is not None:
-            outbox.terminate()
-            outbox.wait(30)
         for host in hosts:
             host.stop()
         sink.stop()
