@@ -259,9 +259,16 @@ class Understanding:
         # for a ticket is as strong: its "weak" step) is a question for a ticket. A title such as "Why
         # the ticket number in the subject matters" has no such evidence.
         whole_question = len(self.doc.tokens) >= QUESTION_WORDS
-        weak = leading is None or scores[leading] < ticket_evidence + self.rules.margin
+        # An answer its blocked_by list rules out ("cancelled, but still charged") is no answer.
+        blocked = bool(leading and self.evidence.matches.get(f"{leading}_blocked"))
+        weak = leading is None or blocked or scores[leading] < ticket_evidence + self.rules.margin
+        # Invoices, payments and contracts have no article of their own: a few words about them and
+        # nothing else ("betaalmethode wijzigen", not "overstappen naar IMAP") are a question for our team.
+        answers = ("self_service", "script", "client_setup")
+        administrative = bool(scores["administrative"]) and weak and (
+            whole_question or blocked or not any(scores[answer] for answer in answers))
         if self.rules.server_article and (self.evidence.matches.get("server_problem") or (
-                whole_question and ticket_evidence and weak)):
+                whole_question and ticket_evidence and weak) or administrative):
             ids.append(self.rules.server_article)  # how a ticket works: the question is for our team
         return list(dict.fromkeys(ids))
 
