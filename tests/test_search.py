@@ -159,6 +159,17 @@ def test_only_common_words_matched_is_said_not_listed(index):
     assert index.search("instellen", "nl").hits  # a common word alone is still searched for
 
 
+@pytest.mark.parametrize("query", ["e-mailbericht niet ontvangen", "emailbericht niet ontvangen"])
+def test_a_compound_known_through_its_parts_is_searched_not_called_unknown(index, query):
+    # No article writes "e-mailbericht", but its parts (mail, bericht) are compound parts in
+    # search.yaml that articles use: the compound is known and its parts are searched.
+    results = index.search(query, "nl")
+    assert results.common_only == [] and results.unmatched == []
+    assert "email-not-receiving" in ids(results)[:3]
+    # A word that only contains a part is still unknown ("lok" is no part): it is corrected.
+    assert ids(index.search("outlok", "nl"))[:1] == ["email-outlook"]
+
+
 def test_a_result_links_to_the_section_that_matches_best(index):
     hit = next(h for h in index.search("FileZilla passive mode directory listing", "en").hits if h.id == "ftp-filezilla")
     article = index.store.get("en", "ftp-filezilla")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from whoosh import query as Q
 
-from .analysis import FIELD_WEIGHTS
+from .analysis import FIELD_WEIGHTS, TOKEN, CompoundSplitFilter
 
 # Of a pasted question, only the MAX_QUERY_TERMS terms that say most are searched, so the cost stays bounded.
 MAX_QUERY_WORDS = 400
@@ -67,10 +67,15 @@ class Concept:
         # How many articles it is in: the word's own, or its synonym group's (the group holds the word).
         self.frequency = max([_frequency(phrase, reader, analyzer),
                               *(reader.doc_frequency("synonyms", g) for g in self.groups)])
-        # Known: written in some article as typed (a compound's parts do not count: "outlok" has
-        # "out" in it), or in a synonym group that some article has.
-        self.known = (reader.doc_frequency("words", phrase) > 0 if " " not in phrase else self.frequency > 0) \
-            or any(reader.doc_frequency("synonyms", g) for g in self.groups)
+        # Known: written in some article as typed, or a Dutch compound whose known parts (search.yaml)
+        # all are ("e-mailbericht": mail + bericht; its query searches the parts), or in a synonym
+        # group that some article has. A word is never known through a mere substring: "outlok"
+        # has "out" in it, but "lok" is no part, so it stays unknown and can be corrected.
+        if " " in phrase:
+            self.known = self.frequency > 0
+        else:
+            self.known = reader.doc_frequency("words", phrase) > 0 or _known_through_parts(phrase, reader, analyzer)
+        self.known = self.known or any(reader.doc_frequency("synonyms", g) for g in self.groups)
 
     def correct(self, fix, vocabulary, reader, analyzer) -> None:
         self._fill(fix, vocabulary, reader, analyzer, extra=(self.written,))
@@ -105,6 +110,28 @@ def _frequency(phrase: str, reader, analyzer) -> int:
         for name in FIELD_WEIGHTS:
             best = max(best, reader.doc_frequency(name, token))
     return best
+
+
+def _known_through_parts(word: str, reader, analyzer) -> bool:
+    """Return whether every piece of the word is in some article, a compound piece through its parts.
+
+    The pieces are what the tokenizer splits the word into ("e-mailbericht": e, mailbericht); a piece
+    of one letter says nothing. A piece in no article counts only when the analyzer's compound
+    splitter splits it wholly into known parts, each of them in some article.
+    """
+    splitter = next((f for f in getattr(analyzer, "items", ()) if isinstance(f, CompoundSplitFilter)), None)
+    if splitter is None:
+        return False
+    pieces = [piece for piece in TOKEN.findall(word) if len(piece) > 1]
+    if not pieces:
+        return False
+    for piece in pieces:
+        if reader.doc_frequency("words", piece) > 0:
+            continue
+        parts = splitter.split(piece, {})
+        if not parts or len(parts) < 2 or not all(_frequency(part, reader, analyzer) for part in parts):
+            return False
+    return True
 
 
 def choose_terms(concepts: list[Concept], priority: set[str]) -> list[Concept]:
