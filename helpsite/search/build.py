@@ -166,20 +166,23 @@ class IndexBuilder:
         target.mkdir(parents=True)
         articles = {lang: self.store.in_language(lang, include_drafts=True) for lang in LANGUAGES}
         total, done = sum(len(a) for a in articles.values()), 0
-        # Markdown rendering is half of a cold build: render what the render cache lacks in
-        # parallel first (a rebuild with unchanged articles renders nothing).
-        self.store.prerender([a for arts in articles.values() for a in arts], processes=self.build_processes)
         for lang in LANGUAGES:
             (target / lang).mkdir()
         here, there = LANGUAGES[0], LANGUAGES[-1]
         elsewhere = None
         if self.build_processes > 1 and not self.store.renders.disabled and len(articles[there]) >= PARALLEL_WRITE_MIN:
             # The other language's index is written by a second process meanwhile (spawn, not
-            # fork: the parent runs threads, and a forked child could inherit a held lock).
+            # fork: the parent runs threads, and a forked child could inherit a held lock). Each
+            # process renders what the render cache lacks as it goes, so that rendering (half
+            # of a cold build) and indexing keep both cores busy from the start.
             pool = multiprocessing.get_context("spawn").Pool(1)
             elsewhere = pool.apply_async(write_language_from_files, (
                 str(self.store.content_dir), str(self.store.renders.path), str(target / there), there))
             pool.close()
+        else:
+            # Render what the render cache lacks first, in parallel processes when there are
+            # many (a rebuild with unchanged articles renders nothing).
+            self.store.prerender([a for arts in articles.values() for a in arts], processes=self.build_processes)
         try:
             for lang in LANGUAGES if elsewhere is None else [here]:
                 offset = done

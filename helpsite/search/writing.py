@@ -18,6 +18,10 @@ from .analysis import Vocabulary, load_vocabularies, make_schema
 # Fewer articles than this in the other language are written here: starting a process and
 # reading the content folder again costs more than it saves.
 PARALLEL_WRITE_MIN = 400
+# Whoosh sorts the postings in memory up to this size and beyond it writes sorted runs to
+# temporary files and merges them (pickled tuples: slow in Python). Its estimate is about 170
+# bytes a posting; 10,000 articles of one language are about 4.6 million postings.
+WRITER_LIMIT_MB = 1024
 
 
 def write_language(folder: Path, lang: str, articles, vocabulary: Vocabulary, progress=None) -> int:
@@ -25,7 +29,7 @@ def write_language(folder: Path, lang: str, articles, vocabulary: Vocabulary, pr
     from .build import documents  # build imports this module
 
     ix = whoosh_index.create_in(str(folder), make_schema(lang, vocabulary.compound_parts))
-    writer = ix.writer(limitmb=256)
+    writer = ix.writer(limitmb=WRITER_LIMIT_MB)
     analyzer = ix.schema["body"].analyzer
     for done, article in enumerate(articles, 1):
         writer.add_document(**documents(article, vocabulary, analyzer))
