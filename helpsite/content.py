@@ -375,18 +375,15 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         for article in articles:
             text = self.resolve_links(self.fill_placeholders(article.body, article.lang), article.lang, article.id)
             key = hashlib.sha256(f"{RENDER_CODE_VERSION}\0{text}".encode()).hexdigest()
-            if self.renders.load(key) is None:
+            if not self.renders.has(key):
                 todo.append((key, text))
         if processes > 1 and len(todo) >= PARALLEL_RENDER_MIN:
             # spawn, not fork: the parent runs threads (the content watcher), and a forked
             # child could inherit a held lock.
             with multiprocessing.get_context("spawn").Pool(processes) as pool:
-                for key, html, plain in pool.imap_unordered(_render_item, todo, chunksize=16):
-                    self.renders.store(key, html, plain)
+                self.renders.store_many(pool.imap_unordered(_render_item, todo, chunksize=16))
         else:
-            for item in todo:
-                key, html, plain = _render_item(item)
-                self.renders.store(key, html, plain)
+            self.renders.store_many(_render_item(item) for item in todo)
         return len(todo)
 
     def render_text(self, text: str, lang: str, article_id: str | None = None) -> str:

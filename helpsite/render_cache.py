@@ -102,6 +102,41 @@ class RenderCache:
         except sqlite3.Error as exc:  # another process holding the lock too long: rendering still works
             log.warning("render cache write failed: %s", exc)
 
+    def has(self, key: str) -> bool:
+        """Return whether key is stored on disk (without reading what is stored)."""
+        connection = self._db()
+        if connection is None:
+            return False
+        try:
+            return connection.execute("SELECT 1 FROM rendered WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.Error as exc:
+            log.warning("render cache read failed: %s", exc)
+            return False
+
+    def store_many(self, entries, batch: int = 500) -> None:
+        """Store (key, html, plain) entries, batch of them per transaction (a build stores thousands)."""
+        connection = self._db()
+        if connection is None:
+            for _entry in entries:  # still consume them: they may come from a pool
+                pass
+            return
+        pending = []
+        for entry in entries:
+            pending.append(entry)
+            if len(pending) >= batch:
+                self._write(connection, pending)
+                pending = []
+        if pending:
+            self._write(connection, pending)
+
+    def _write(self, connection: sqlite3.Connection, entries: list) -> None:
+        try:
+            with connection:  # autocommit connection: one explicit transaction
+                connection.execute("BEGIN")
+                connection.executemany("INSERT OR REPLACE INTO rendered (key, html, plain) VALUES (?, ?, ?)", entries)
+        except sqlite3.Error as exc:  # another process holding the lock too long: rendering still works
+            log.warning("render cache write failed: %s", exc)
+
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:

@@ -7,6 +7,7 @@ links first, and keeps what these return in its render cache.
 from __future__ import annotations
 
 import re
+import threading
 
 import markdown
 import nh3
@@ -166,14 +167,28 @@ def drop_blocks_with(text: str, names: set[str]) -> str:
     return "\n".join(line for line, dropped in zip(lines, drop) if not dropped)
 
 
+_converters = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """Return this thread's Markdown converter: setting one up is a tenth of rendering an article."""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = markdown.Markdown(
+            extensions=["tables", "attr_list", "sane_lists", "fenced_code", "toc"],
+            extension_configs={"toc": {"permalink": False}},
+            output_format="html",
+        )
+    return converter
+
+
 def render_markdown(text: str) -> str:
     """Render markdown to sanitized HTML with stable heading anchors."""
-    html = markdown.markdown(
-        normalise_lists(text),
-        extensions=["tables", "attr_list", "sane_lists", "fenced_code", "toc"],
-        extension_configs={"toc": {"permalink": False}},
-        output_format="html",
-    )
+    converter = _converter()
+    try:
+        html = converter.convert(normalise_lists(text))
+    finally:
+        converter.reset()  # nothing of one article (heading ids, toc) carries over to the next
     return label_table_cells(sanitize_html(html))
 
 

@@ -13,6 +13,7 @@ import hashlib
 import html
 import json
 import logging
+import multiprocessing
 import os
 import re
 import shutil
@@ -25,7 +26,8 @@ from whoosh import index as whoosh_index
 from whoosh import query as Q
 
 from ..content import LANGUAGES, Article
-from .analysis import FIELD_WEIGHTS, Vocabulary, load_vocabularies, make_schema, words_in
+from .analysis import FIELD_WEIGHTS, Vocabulary, load_vocabularies, words_in
+from .writing import PARALLEL_WRITE_MIN, write_language, write_language_from_files
 
 log = logging.getLogger(__name__)
 
@@ -164,21 +166,36 @@ class IndexBuilder:
         target.mkdir(parents=True)
         articles = {lang: self.store.in_language(lang, include_drafts=True) for lang in LANGUAGES}
         total, done = sum(len(a) for a in articles.values()), 0
-        # Markdown rendering is half of a cold build: render what the render cache lacks in
-        # parallel first (a rebuild with unchanged articles renders nothing).
-        self.store.prerender([a for arts in articles.values() for a in arts], processes=self.build_processes)
         for lang in LANGUAGES:
-            folder = target / lang
-            folder.mkdir()
-            ix = whoosh_index.create_in(str(folder), make_schema(lang, self.vocabulary[lang].compound_parts))
-            writer = ix.writer(limitmb=256)
-            analyzer = ix.schema["body"].analyzer
-            for article in articles[lang]:
-                writer.add_document(**documents(article, self.vocabulary[lang], analyzer))
-                done += 1
+            (target / lang).mkdir()
+        here, there = LANGUAGES[0], LANGUAGES[-1]
+        elsewhere = None
+        if self.build_processes > 1 and not self.store.renders.disabled and len(articles[there]) >= PARALLEL_WRITE_MIN:
+            # The other language's index is written by a second process meanwhile (spawn, not
+            # fork: the parent runs threads, and a forked child could inherit a held lock). Each
+            # process renders what the render cache lacks as it goes, so that rendering (half
+            # of a cold build) and indexing keep both cores busy from the start.
+            pool = multiprocessing.get_context("spawn").Pool(1)
+            elsewhere = pool.apply_async(write_language_from_files, (
+                str(self.store.content_dir), str(self.store.renders.path), str(target / there), there))
+            pool.close()
+        else:
+            # Render what the render cache lacks first, in parallel processes when there are
+            # many (a rebuild with unchanged articles renders nothing).
+            self.store.prerender([a for arts in articles.values() for a in arts], processes=self.build_processes)
+        try:
+            for lang in LANGUAGES if elsewhere is None else [here]:
+                offset = done
+                done += write_language(target / lang, lang, articles[lang], self.vocabulary[lang],
+                                       progress and (lambda n, offset=offset: progress(offset + n, total)))
+            if elsewhere is not None:
+                done += elsewhere.get()
                 if progress:
                     progress(done, total)
-            writer.commit(optimize=True)
+        finally:
+            if elsewhere is not None:
+                pool.terminate()
+                pool.join()
         self._write_meta(target, fingerprint=fingerprint, base=base, articles=total,
                          seconds=round(time.perf_counter() - started, 3))
         self._swap(target)
