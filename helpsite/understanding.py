@@ -7,7 +7,9 @@ their aliases, error texts, script technologies, server-problem signals): one so
 what a word means, not a second list in the search code.
 
     understand(text, store) -> Understanding
-        .programs       applies_to ids of the programs named, strongest first ("k9mail" -> android)
+        .programs       applies_to ids of the programs named, strongest first ("k9mail" -> android); a
+                        program without a guide (Mailspring: applies_to general) counts as named but is
+                        not listed here, so it takes the path of an unnamed program
         .problems       article ids of known program problems named (530, certificate warnings ...)
         .technologies   script technologies named (htaccess, php, cron ...)
         .topics         self-service topics (epp_code, token, end_service)
@@ -34,6 +36,9 @@ ERROR_CODE = re.compile(r"(?<![\w.])([45]\d\d)(?:[ -]+(\d\.\d{1,3}\.\d{1,3}))?(?
 
 # A program named at most this many words after a comparison ("works fine with ... Mail.app").
 COMPARED_WITHIN = 4
+
+# The client id of programs we have no guide for (content/triage.yaml: client_setup.clients.general).
+GENERAL = "general"
 
 # From this many words on, a text is a question rather than a few words to look up.
 QUESTION_WORDS = 8
@@ -202,7 +207,7 @@ class Understanding:
 
     @property
     def programs(self) -> list[str]:
-        return [client_id for client_id, _start in self.evidence.clients]
+        return [client_id for client_id, _start in self.evidence.clients if client_id != GENERAL]
 
     @property
     def problems(self) -> list[str]:
