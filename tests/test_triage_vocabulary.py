@@ -5,8 +5,20 @@ import pytest
 from helpsite import triage
 from helpsite.understanding import understand
 
-from test_search import index  # noqa: F401  (the session's search index of the shipped content)
-from test_triage import store  # noqa: F401  (the shipped articles, read without an app)
+from test_search import SHIPPED, another_worker
+from test_triage import triage_eval
+
+
+@pytest.fixture(scope="module")
+def store():
+    """Return the shipped articles, read without an app (as the benchmark does)."""
+    return triage_eval.open_store()
+
+
+@pytest.fixture(scope="module")
+def index(shared_index_dir):
+    """The session's search index of the shipped content."""
+    return another_worker(SHIPPED, shared_index_dir, build=True)
 
 
 def classify(store, text, lang="en"):
