@@ -7,7 +7,10 @@ their aliases, error texts, script technologies, server-problem signals): one so
 what a word means, not a second list in the search code.
 
     understand(text, store) -> Understanding
-        .programs       applies_to ids of the programs named, strongest first ("k9mail" -> android)
+        .programs       applies_to ids of the programs named, strongest first ("k9mail" -> android); a
+                        program without a guide (Mailspring: applies_to general) counts as named but is
+                        not listed here, so it takes the path of an unnamed program
+        .unguided       the customer's words naming such a program ("KMail"), for an article that names it
         .problems       article ids of known program problems named (530, certificate warnings ...)
         .technologies   script technologies named (htaccess, php, cron ...)
         .topics         self-service topics (epp_code, token, end_service)
@@ -34,6 +37,9 @@ ERROR_CODE = re.compile(r"(?<![\w.])([45]\d\d)(?:[ -]+(\d\.\d{1,3}\.\d{1,3}))?(?
 
 # A program named at most this many words after a comparison ("works fine with ... Mail.app").
 COMPARED_WITHIN = 4
+
+# The client id of programs we have no guide for (content/triage.yaml: client_setup.clients.general).
+GENERAL = "general"
 
 # From this many words on, a text is a question rather than a few words to look up.
 QUESTION_WORDS = 8
@@ -69,6 +75,7 @@ class Evidence:
     self_topics: list[tuple[TermList, int]] = field(default_factory=list)
     troubleshooting: list[TermList] = field(default_factory=list)
     device_only: bool = False  # the program was guessed from a device ("on my Mac"), not named
+    unguided: list[str] = field(default_factory=list)  # the words naming a program without a guide ("KMail")
 
     def add(self, name: str, found: list[Match]) -> None:
         if found:
@@ -140,6 +147,8 @@ def gather(rules: Rules, doc: Document) -> Evidence:
         by_name = asked
         if by_name:
             named.append((client.id, by_name[0].start, by_name))
+            if client.id == GENERAL:
+                ev.unguided = [m.words for m in by_name]
         elif by_device:
             devices.append((client.id, by_device[0].start, by_device))
     chosen = sorted(named or devices, key=lambda c: (-_mentions(c[2]), c[1]))
@@ -202,7 +211,11 @@ class Understanding:
 
     @property
     def programs(self) -> list[str]:
-        return [client_id for client_id, _start in self.evidence.clients]
+        return [client_id for client_id, _start in self.evidence.clients if client_id != GENERAL]
+
+    @property
+    def unguided(self) -> list[str]:
+        return list(self.evidence.unguided)
 
     @property
     def problems(self) -> list[str]:

@@ -4,7 +4,7 @@ for that program, a known problem's article. These lead the results in this orde
 
 from __future__ import annotations
 
-from ..understanding import QUESTION_WORDS
+from ..understanding import GENERAL, QUESTION_WORDS
 
 
 def leads(store, understood, searcher, lang, category, include_drafts) -> dict[str, int]:
@@ -16,6 +16,7 @@ def leads(store, understood, searcher, lang, category, include_drafts) -> dict[s
         guide = guide_id(searcher, program)
         wanted.extend(topic_ids(store, understood, searcher, lang, program, guide))
         wanted.append(guide)
+    wanted.extend(naming_articles(store, understood, searcher, lang))
     wanted.extend(understood.article_ids())
     leads = {}
     for article_id in wanted:
@@ -85,3 +86,35 @@ def guide_id(searcher, program: str) -> str | None:
             return fields["id"]
         naming.add(fields["id"])
     return naming.pop() if len(naming) == 1 else None
+
+
+# Words of a program's name that do not tell one program from another ("Claws Mail", "Transmit app").
+GENERIC_NAME_WORDS = "email mail e-mail app client ftp sftp connect to server"
+
+
+def naming_articles(store, understood, searcher, lang) -> list[str]:
+    """Return the articles for programs in general whose tags name the program asked about.
+
+    A program without a guide of its own (KMail, Evolution) may still be covered by an article
+    for several programs, tagged with its name (setting up email on Linux): that article comes
+    before the general settings. A tag counts when all its words are in the program's name and
+    one of them is more than a generic word ("mail", "app").
+    """
+    if not understood.unguided:
+        return []
+    analyzer = searcher.schema["tags"].analyzer
+
+    def stems(phrase: str) -> set[str]:
+        return {token.text for token in analyzer(phrase)}
+
+    generic = stems(GENERIC_NAME_WORDS)
+    name = set().union(*(stems(words) for words in understood.unguided))
+    found = []
+    for number in searcher.document_numbers(applies_to=GENERAL):
+        article_id = searcher.stored_fields(number)["id"]
+        article = store.get(lang, article_id, include_drafts=True)
+        if article is None:
+            continue
+        if any(tag and tag <= name and tag - generic for tag in map(stems, article.tags)):
+            found.append(article_id)
+    return found
