@@ -10,7 +10,6 @@ from argon2 import PasswordHasher
 from flask import current_app, has_app_context
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
-from zxcvbn import zxcvbn
 
 from .extensions import db
 from .models import PLANS, ROLES, Domain, User, utcnow
@@ -63,6 +62,10 @@ def check_password_policy(password: str, user_inputs=()) -> None:
     inputs = [str(value) for value in user_inputs if value]
     for value in list(inputs):
         inputs.extend(re.split(r"[@.\-_]", value))
+    # Imported here: its word lists take about 12 MiB, which a worker that never sets a password
+    # should not carry.
+    from zxcvbn import zxcvbn
+
     if zxcvbn(password[:100], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
         raise PasswordPolicyError("too_common", "the password is too common or too easy to guess: "
                                                 "use a few unrelated words, or a password manager")
