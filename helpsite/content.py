@@ -24,7 +24,7 @@ from .content_parse import (
     APPLIES_TO, CLIENT_IDS, ID_PATTERN, LANGUAGES, MAX_ARTICLE_BYTES, REQUIRED_FIELDS, Article, ContentError, load_yaml,
     parse_article, parse_article_text, provider_values,
 )
-from .content_related import RelatedArticles
+from .content_related import RelatedArticles, features
 from .content_updates import IncrementalUpdates, _title_key, _version_part
 from .render_cache import RenderCache, code_version
 from .rendering import (
@@ -72,11 +72,11 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         self.reload_interval = 5.0
         self._lock = threading.RLock()
         self.by_lang: dict[str, dict[str, Article]] = {}
-        self._by_path: dict[Path, Article] = {}
+        self._by_path: dict[str, Article] = {}  # by Article.path_text
         self._by_title: dict[str, list[Article]] = {}
         self._in_category: dict[str, dict[str, list[Article]]] = {}
         self._related: dict[tuple, list[Article]] = {}
-        self._features: dict[tuple, frozenset] = {}
+        self._features: dict[tuple, tuple] = {}  # content_related.features()
         self._render_epoch = ""
         self._data_digest = ""
         self.provider, self.categories = {}, []
@@ -140,12 +140,12 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         """Read every article again; a broken file is logged and skipped, never fatal."""
         with self._lock:
             self._read_data()
-            by_path: dict[Path, Article] = {}
+            by_path: dict[str, Article] = {}
             errors: list[ContentError] = []
             for lang, path in self.files():
                 article = self._parse(path, lang, errors)
                 if article is not None:
-                    by_path[path] = article
+                    by_path[article.path_text] = article
             self._by_path = by_path
             self.errors = errors
             self._related = {}
@@ -175,11 +175,11 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         """
         by_lang: dict[str, dict[str, Article]] = {lang: {} for lang in LANGUAGES}
         errors = [e for e in self.errors if not getattr(e, "duplicate", False)]
-        for path in sorted(self._by_path):
-            article = self._by_path[path]
+        for path_text in sorted(self._by_path):
+            article = self._by_path[path_text]
             other = by_lang[article.lang].get(article.id)
             if other is not None:
-                exc = ContentError(path, 2, f"duplicate id {article.id!r} (also in {other.path.name})")
+                exc = ContentError(article.path, 2, f"duplicate id {article.id!r} (also in {other.path.name})")
                 exc.duplicate = True
                 log.error("skipping article: %s", exc)
                 errors.append(exc)
@@ -202,9 +202,7 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
                 if not article.draft:
                     per_category.setdefault(article.category, []).append(article)
             self._in_category[lang] = per_category
-        self._features = {
-            (a.lang, a.id): frozenset(a.tags) | frozenset(a.applies_to) for arts in by_lang.values() for a in arts.values()
-        }
+        self._features = {(a.lang, a.id): features(a) for arts in by_lang.values() for a in arts.values()}
         # An order-free sum of one hash per article: a changed file updates it in O(1).
         self._version_sum = 0
         for arts in by_lang.values():
@@ -346,7 +344,7 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         Looked up in a bounded in-memory LRU, then in the render cache on disk (keyed by the
         exact markdown rendered), and only then rendered.
         """
-        slot = (article.lang, article.id, article.path)
+        slot = (article.lang, article.id, article.path_text)
         check = (article.digest, self._render_epoch)
         found = self.renders.memory_get(slot)
         if found is not None and found[0] == check:

@@ -48,9 +48,14 @@ class ContentError(Exception):
         self.path, self.line, self.message, self.warning, self.code = path, line, message, warning, code
 
 
-@dataclass
+@dataclass(slots=True)
 class Article:
-    """One article in one language."""
+    """One article in one language.
+
+    A worker holds one per article file (20,000 at 10,000 per language), so it is kept small:
+    slots instead of a __dict__, the file path as a string (``path`` makes the Path on demand),
+    and the words many articles repeat (category, tags, clients, dates) shared (_shared).
+    """
 
     id: str
     lang: str
@@ -62,20 +67,26 @@ class Article:
     applies_to: list[str]
     updated: dt.date
     body: str  # markdown with placeholders
-    path: Path
+    path_text: str  # the article file; Article.path is this as a Path
     aliases: list[str] = field(default_factory=list)
     draft: bool = False
     verified: str = ""  # client guides: which vendor documentation the steps were checked against, and when
     body_line: int = 1  # line of the file where the markdown body starts
     store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
     digest: str = ""  # sha256 of the file as read: the search index compares it to find changed articles
+    _own_rendering: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getattr__(self, name):
         # A store that keeps rendered bodies on disk drops the markdown after loading (a worker
         # need not hold every article's text); it is read from the file again when needed.
-        if name == "body" and self.__dict__.get("store") is not None:
-            return read_body(self.__dict__["path"])
+        if name == "body" and self.store is not None:
+            return read_body(Path(self.path_text))
         raise AttributeError(name)
+
+    @property
+    def path(self) -> Path:
+        """Return the article file (kept as a string: a Path object costs about 500 bytes)."""
+        return Path(self.path_text)
 
     @property
     def html(self) -> str:
@@ -97,10 +108,18 @@ class Article:
         # hold every article's HTML; an article outside a store (a preview) renders once itself.
         if self.store is not None:
             return self.store.rendered(self)
-        cached = self.__dict__.get("_own_rendering")
-        if cached is None:
-            cached = self.__dict__["_own_rendering"] = derive_rendering(render_markdown(self.body))
-        return cached
+        if self._own_rendering is None:
+            self._own_rendering = derive_rendering(render_markdown(self.body))
+        return self._own_rendering
+
+
+# Values many articles repeat, shared instead of one copy per article: {value: value}.
+_SHARED: dict = {}
+
+
+def _shared(value):
+    """Return the one kept copy of an equal string or date (unbounded, but the values repeat by nature)."""
+    return _SHARED.setdefault(value, value)
 
 
 def read_body(path: Path) -> str:
@@ -199,20 +218,20 @@ def parse_article_text(raw: bytes, path: Path, lang: str) -> Article:
     if not ID_PATTERN.match(slug):
         raise ContentError(path, 1, "file name (the slug) must be lowercase letters, digits and hyphens")
     return Article(
-        id=meta["id"],
-        lang=lang,
+        id=_shared(meta["id"]),  # the same in both languages
+        lang=_shared(lang),
         slug=slug,
         title=str(meta["title"]).strip(),
         summary=str(meta["summary"]).strip(),
-        category=str(meta["category"]),
-        tags=[str(t) for t in meta["tags"]],
-        applies_to=[str(a) for a in meta["applies_to"]],
-        updated=updated,
+        category=_shared(str(meta["category"])),
+        tags=[_shared(str(t)) for t in meta["tags"]],
+        applies_to=[_shared(str(a)) for a in meta["applies_to"]],
+        updated=_shared(updated),
         body=text[body_start:],
-        path=path,
+        path_text=str(path),
         aliases=[str(a) for a in meta.get("aliases") or []],
         draft=bool(meta.get("draft", False)),
-        verified=str(meta.get("verified") or "").strip(),
+        verified=_shared(str(meta.get("verified") or "").strip()),
         body_line=body_line,
         digest=hashlib.sha256(raw).hexdigest(),
     )

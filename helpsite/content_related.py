@@ -8,12 +8,23 @@ if TYPE_CHECKING:
     from .content_parse import Article
 
 
+# One tuple per distinct set of words, shared by the articles that have it: a frozenset per
+# article cost about 11 MiB at 10,000 articles per language.
+_FEATURES: dict[tuple, tuple] = {}
+
+
+def features(article: Article) -> tuple:
+    """Return the article's tags and clients, each once (what related articles are scored on)."""
+    words = tuple(sorted(set(article.tags) | set(article.applies_to)))
+    return _FEATURES.setdefault(words, words)
+
+
 class RelatedArticles:
     """The part of ArticleStore that finds related articles and keeps the lists until a change can alter them."""
 
     def _related_score(self, article: Article, other: Article) -> tuple:
-        mine = self._features.get((article.lang, article.id), frozenset()) - {"general"}
-        shared = len(mine & self._features.get((other.lang, other.id), frozenset()))
+        mine = set(self._features.get((article.lang, article.id), ())) - {"general"}
+        shared = sum(1 for word in self._features.get((other.lang, other.id), ()) if word in mine)
         return (shared + (2 if other.category == article.category else 0), other.title)
 
     def related(self, article: Article, limit: int = 4) -> list[Article]:

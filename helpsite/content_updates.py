@@ -12,12 +12,14 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .content_related import features
+
 if TYPE_CHECKING:
     from .content_parse import Article
 
 
 def _title_key(article: "Article") -> tuple[str, str]:
-    return article.title.lower(), str(article.path)  # the path breaks ties, the same way in a full load
+    return article.title.lower(), article.path_text  # the path breaks ties, the same way in a full load
 
 
 def _version_part(article: "Article") -> int:
@@ -63,7 +65,7 @@ def _link(t: dict, article: "Article") -> None:
     _insert_sorted(t["by_title"][lang], article)
     if not article.draft:
         _insert_sorted(t["in_category"][lang].setdefault(article.category, []), article)
-    t["features"][(lang, article.id)] = frozenset(article.tags) | frozenset(article.applies_to)
+    t["features"][(lang, article.id)] = features(article)
 
 class IncrementalUpdates:
     """The part of ArticleStore that applies changed, new and deleted files to its lookups."""
@@ -89,7 +91,7 @@ class IncrementalUpdates:
                 lang = self.article_path_lang(path)
                 if lang is None:
                     continue
-                previous = self._by_path.get(path)
+                previous = self._by_path.get(str(path))
                 article = self._parse(path, lang, errors) if path.exists() else None
                 if previous is not None and article is not None and previous.digest == article.digest:
                     continue  # touched, not changed
@@ -103,9 +105,9 @@ class IncrementalUpdates:
                 old = {(a.lang, a.id): a for arts in self.by_lang.values() for a in arts.values()}
                 for path, _, article in updates:
                     if article is None:
-                        self._by_path.pop(path, None)
+                        self._by_path.pop(str(path), None)
                     else:
-                        self._by_path[path] = article
+                        self._by_path[str(path)] = article
                 self._finish()
                 new = {(a.lang, a.id): a for arts in self.by_lang.values() for a in arts.values()}
                 changed = [a for key, a in new.items() if old.get(key) is not a]
@@ -122,7 +124,7 @@ class IncrementalUpdates:
                 if item is None:
                     continue
                 holder = self.by_lang.get(item.lang, {}).get(item.id)
-                if holder is not None and holder.path != path:
+                if holder is not None and holder.path_text != str(path):
                     return True  # another file has this id
             if previous is not None and self.by_lang.get(previous.lang, {}).get(previous.id) is not previous:
                 return True  # the previous version was itself a skipped duplicate
@@ -152,11 +154,11 @@ class IncrementalUpdates:
                 _unlink(t, previous)
                 self._version_sum ^= _version_part(previous)
             if article is None:
-                self._by_path.pop(path, None)
+                self._by_path.pop(str(path), None)
                 removed.append((previous.lang, previous.id))
                 links_moved = True
                 continue
-            self._by_path[path] = article
+            self._by_path[str(path)] = article
             _link(t, article)
             self._version_sum ^= _version_part(article)
             changed.append(article)
