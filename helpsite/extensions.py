@@ -5,13 +5,13 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.local import LocalProxy
 
 from .content import ArticleStore
+from .lazy_migrate import LazyMigrate
 from .search import SearchIndex
 
 
@@ -20,7 +20,7 @@ class Model(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Model)
-migrate = Migrate()
+migrate = LazyMigrate()  # Flask-Migrate itself only for `flask db` (12 MiB per worker otherwise)
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
