@@ -76,7 +76,7 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         self._by_title: dict[str, list[Article]] = {}
         self._in_category: dict[str, dict[str, list[Article]]] = {}
         self._related: dict[tuple, list[Article]] = {}
-        self._features: dict[tuple, tuple] = {}  # content_related.features()
+        self._features: dict[str, dict[str, tuple]] = {}  # {lang: {id: content_related.features()}}
         self._render_epoch = ""
         self._data_digest = ""
         self.provider, self.categories = {}, []
@@ -202,7 +202,7 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
                 if not article.draft:
                     per_category.setdefault(article.category, []).append(article)
             self._in_category[lang] = per_category
-        self._features = {(a.lang, a.id): features(a) for arts in by_lang.values() for a in arts.values()}
+        self._features = {lang: {a.id: features(a) for a in arts.values()} for lang, arts in by_lang.items()}
         # An order-free sum of one hash per article: a changed file updates it in O(1).
         self._version_sum = 0
         for arts in by_lang.values():
@@ -345,7 +345,7 @@ class ArticleStore(IncrementalUpdates, RelatedArticles):
         exact markdown rendered), and only then rendered.
         """
         slot = (article.lang, article.id, article.path_text)
-        check = (article.digest, self._render_epoch)
+        check = (article.digest_bytes, self._render_epoch)
         found = self.renders.memory_get(slot)
         if found is not None and found[0] == check:
             return found[1]

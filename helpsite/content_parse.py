@@ -73,7 +73,7 @@ class Article:
     verified: str = ""  # client guides: which vendor documentation the steps were checked against, and when
     body_line: int = 1  # line of the file where the markdown body starts
     store: "ArticleStore | None" = field(default=None, repr=False, compare=False)
-    digest: str = ""  # sha256 of the file as read: the search index compares it to find changed articles
+    digest_bytes: bytes = b""  # sha256 of the file as read (Article.digest is its hex form)
     _own_rendering: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getattr__(self, name):
@@ -82,6 +82,11 @@ class Article:
         if name == "body" and self.store is not None:
             return read_body(Path(self.path_text))
         raise AttributeError(name)
+
+    @property
+    def digest(self) -> str:
+        """Return the sha256 of the file as read, in hex: the search index compares it to find changed articles."""
+        return self.digest_bytes.hex()
 
     @property
     def path(self) -> Path:
@@ -233,6 +238,6 @@ def parse_article_text(raw: bytes, path: Path, lang: str) -> Article:
         draft=bool(meta.get("draft", False)),
         verified=_shared(str(meta.get("verified") or "").strip()),
         body_line=body_line,
-        digest=hashlib.sha256(raw).hexdigest(),
+        digest_bytes=hashlib.sha256(raw).digest(),
     )
 

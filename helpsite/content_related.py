@@ -23,8 +23,8 @@ class RelatedArticles:
     """The part of ArticleStore that finds related articles and keeps the lists until a change can alter them."""
 
     def _related_score(self, article: Article, other: Article) -> tuple:
-        mine = set(self._features.get((article.lang, article.id), ())) - {"general"}
-        shared = sum(1 for word in self._features.get((other.lang, other.id), ()) if word in mine)
+        mine = set(self._features.get(article.lang, {}).get(article.id, ())) - {"general"}
+        shared = sum(1 for word in self._features.get(other.lang, {}).get(other.id, ()) if word in mine)
         return (shared + (2 if other.category == article.category else 0), other.title)
 
     def related(self, article: Article, limit: int = 4) -> list[Article]:

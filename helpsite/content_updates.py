@@ -52,7 +52,7 @@ def _unlink(t: dict, article: "Article") -> None:
     _remove_sorted(t["by_title"][lang], article)
     if not article.draft:
         _remove_sorted(t["in_category"][lang].get(article.category, []), article)
-    t["features"].pop((lang, article.id), None)
+    t["features"][lang].pop(article.id, None)
 
 
 def _link(t: dict, article: "Article") -> None:
@@ -65,7 +65,7 @@ def _link(t: dict, article: "Article") -> None:
     _insert_sorted(t["by_title"][lang], article)
     if not article.draft:
         _insert_sorted(t["in_category"][lang].setdefault(article.category, []), article)
-    t["features"][(lang, article.id)] = features(article)
+    t["features"][lang][article.id] = features(article)
 
 class IncrementalUpdates:
     """The part of ArticleStore that applies changed, new and deleted files to its lookups."""
@@ -93,7 +93,7 @@ class IncrementalUpdates:
                     continue
                 previous = self._by_path.get(str(path))
                 article = self._parse(path, lang, errors) if path.exists() else None
-                if previous is not None and article is not None and previous.digest == article.digest:
+                if previous is not None and article is not None and previous.digest_bytes == article.digest_bytes:
                     continue  # touched, not changed
                 if previous is None and article is None:
                     continue  # a new file that cannot be used (logged), or one created and deleted again
@@ -144,7 +144,7 @@ class IncrementalUpdates:
             "by_title": dict(self._by_title), "in_category": dict(self._in_category), "features": dict(self._features),
         }
         for lang in langs:
-            for name in ("by_lang", "slugs", "aliases"):
+            for name in ("by_lang", "slugs", "aliases", "features"):
                 t[name][lang] = dict(t[name].get(lang, {}))
             t["by_title"][lang] = list(t["by_title"].get(lang, []))
             t["in_category"][lang] = {c: list(v) for c, v in t["in_category"].get(lang, {}).items()}
