@@ -163,6 +163,18 @@ class Switch:
             self.held.clear()
 
 
+def stop_process_group(process: subprocess.Popen | None) -> None:
+    """SIGTERM a process started in a session of its own, then SIGKILL after 20 s."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 # -- the site ---------------------------------------------------------------------------------------
 
 class Site:
@@ -243,13 +255,7 @@ class Site:
     def stop(self) -> None:
         if self.outbox is not None:
             self.outbox.stop()
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process)
 
     def stored_tickets(self) -> set[int]:
         query = "SELECT id FROM ticket"
@@ -285,13 +291,7 @@ class OutboxService:
         self.kills += 1
 
     def stop(self) -> None:
-        if self.running():
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
