@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import http.client
 import os
 import random
 import re
@@ -360,7 +361,7 @@ def send_tickets(site: Site, customers: int, total: int, confirmed: set, failure
                     customer = customer_class(site, number)
                     customer.login()
                 ticket = customer.ask(n)
-            except (OSError, urllib.error.URLError, RuntimeError, AttributeError) as exc:
+            except (OSError, http.client.HTTPException, RuntimeError, AttributeError) as exc:
                 customer = None  # the server went away: log in again and send this question again
                 with lock:
                     failures[type(exc).__name__] += 1
@@ -537,7 +538,7 @@ def scenario_index(site, args) -> dict:
             path = f"/api/search?q={q}&lang=nl" if n % 2 else f"/nl/zoeken?q={q}"
             try:
                 status, body, _ = client.request(path, timeout=30)
-            except (OSError, urllib.error.URLError) as exc:
+            except (OSError, http.client.HTTPException) as exc:  # a worker killed mid-answer: IncompleteRead
                 status = type(exc).__name__
                 body = ""
             with lock:
