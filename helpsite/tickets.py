@@ -162,7 +162,34 @@ def answers_our_request(ticket: Ticket) -> bool:
 
 # A (sub)domain in running text; not the part of an email address after the @.
 DOMAIN_IN_TEXT = re.compile(r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?![\w-])")
-FORGOTTEN_DOMAIN_MAX_WORDS = 30  # beyond this a reply says more than "this domain too"
+FORGOTTEN_DOMAIN_MAX_WORDS = 30
+SUBJECT_FROM_QUESTION_LENGTH = 80  # a subject is read in a queue line, not a paragraph  # beyond this a reply says more than "this domain too"
+
+
+def domain_named_in(customer: User, text: str) -> str | None:
+    """Return the (sub)domain of the customer's that a question names, when it names exactly one.
+
+    Customers often write "my site bakkerij-jansen.nl" in the question and leave the domain field
+    empty; asking them again for what they already wrote is friction, guessing between two is not
+    our place.
+    """
+    named = set()
+    for found in DOMAIN_IN_TEXT.findall((text or "").lower()):
+        try:
+            named.add(check_domain(customer, found))
+        except TicketError:
+            continue
+    return named.pop() if len(named) == 1 else None
+
+
+def subject_from(question: str) -> str:
+    """Return a subject made of the question's first line, cut at a word within MAX_SUBJECT_LENGTH."""
+    first = next((line.strip() for line in question.splitlines() if line.strip()), "")
+    first = " ".join(first.split())
+    if len(first) <= SUBJECT_FROM_QUESTION_LENGTH:
+        return first
+    cut = first[:SUBJECT_FROM_QUESTION_LENGTH].rsplit(" ", 1)[0] or first[:SUBJECT_FROM_QUESTION_LENGTH]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def adds_a_forgotten_domain(ticket: Ticket, customer: User, body: str) -> bool:

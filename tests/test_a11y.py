@@ -379,7 +379,8 @@ def feedback_refused(page, lang):
 def ask_with_errors(page, lang):
     page.locator("#domain").fill("")
     submit(page, "#ask-form button[type=submit]")
-    expect(page.locator("#subject-error")).to_be_visible()
+    expect(page.locator("#question-error")).to_be_visible()
+    expect(page.locator("#domain-error")).to_be_visible()
 
 
 def fill_question(page, lang, kind):

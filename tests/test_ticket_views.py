@@ -228,3 +228,31 @@ def test_reply_without_csrf_keeps_the_text(customer):
     response = customer.post(path, data={"body": "Belangrijke aanvulling"})
     assert response.status_code == 400
     assert "Belangrijke aanvulling" in response.get_data(as_text=True)
+
+
+def test_an_empty_domain_is_taken_from_the_question_when_it_names_one_of_the_customers_domains(customer):
+    response = ask(customer, domain="", subject="", question="Mijn site shop.klant.nl geeft sinds vanochtend een 500-fout.")
+    assert response.status_code == 302
+    with customer.application.app_context():
+        ticket = db.session.query(Ticket).one()
+        # the subdomain the question names, and its first line as the subject
+        assert ticket.domain == "shop.klant.nl"
+        assert ticket.subject == "Mijn site shop.klant.nl geeft sinds vanochtend een 500-fout."
+
+
+def test_an_empty_domain_is_still_asked_for_when_the_question_names_none_or_someone_elses(customer):
+    for question in (SERVER_PROBLEM, "Mijn site ander.nl geeft een 500-fout.",
+                     "Sinds vanochtend geven klant.nl en ander.nl een 500-fout en ook www.klant.nl."):
+        response = ask(customer, domain="", question=question)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, question  # none, someone else's, or two of theirs: not ours to choose
+        assert "Vermeld om welk (sub)domein uw vraag gaat." in page, question
+    with customer.application.app_context():
+        assert db.session.query(Ticket).count() == 0
+
+
+def test_a_long_first_line_becomes_a_subject_cut_at_a_word():
+    from helpsite.tickets import subject_from
+    subject = subject_from("\n  " + "woord " * 40 + "\nregel twee")
+    assert subject.endswith("woord…") and len(subject) <= 81
+    assert subject_from("Korte vraag?\nMeer tekst") == "Korte vraag?"

@@ -34,10 +34,9 @@ def csrf_message() -> str:
 
 
 class AskForm(FlaskForm):
-    domain = StringField(_l("(Sub)domain"), validators=[DataRequired(_l("Name the (sub)domain your question is about.")),
-                                                        Length(max=253)])
-    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Give your question a short subject.")),
-                                                     Length(max=tickets.MAX_SUBJECT_LENGTH,
+    # The domain and subject may be left empty when the question says them (see fill_in_from_question).
+    domain = StringField(_l("(Sub)domain"), validators=[Length(max=253)])
+    subject = StringField(_l("Subject"), validators=[Length(max=tickets.MAX_SUBJECT_LENGTH,
                                                             message=_l("Use at most %(max)d characters."))])
     question = TextAreaField(_l("Your question"), validators=[
         DataRequired(_l("Write your question.")),
@@ -61,6 +60,16 @@ class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your reply"), validators=[
         DataRequired(_l("Write your reply.")),
         Length(max=tickets.MAX_BODY_LENGTH, message=_l("Use at most %(max)d characters."))])
+
+
+def fill_in_from_question(form, customer=None) -> None:
+    """Fill an empty subject from the question's first line, and for a customer an empty domain from
+    the one domain of theirs the question names; what cannot be filled in stays empty and is asked for."""
+    question = form.question.data or ""
+    if not (form.subject.data or "").strip():
+        form.subject.data = tickets.subject_from(question)
+    if customer is not None and not (form.domain.data or "").strip():
+        form.domain.data = tickets.domain_named_in(customer, f"{form.subject.data}\n{question}") or ""
 
 
 def replace_csrf_errors(form) -> None:
@@ -108,8 +117,12 @@ def ask():
             form.domain.data = context["domains"][0]
         form.article.data = article.id if article else ""
         return render_template("tickets/ask.html", **context)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    fill_in_from_question(form, current_user)
+    if not valid:
         replace_csrf_errors(form)
+        if not form.domain.data and not form.domain.errors:  # say everything that is missing at once
+            form.domain.errors = [TICKET_ERRORS["domain_missing"]()]
         return render_template("tickets/ask.html", **context), 400
     try:
         domain = tickets.check_domain(current_user, form.domain.data)
@@ -155,11 +168,17 @@ def contact():
     if request.method == "GET":
         form.article.data = article.id if article else ""
         return render_template("tickets/ask.html", **context)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    fill_in_from_question(form)
+    if not valid:
         replace_csrf_errors(form)
+        if not form.domain.data and not form.domain.errors:  # say everything that is missing at once
+            form.domain.errors = [TICKET_ERRORS["domain_missing"]()]
         return render_template("tickets/ask.html", **context), 400
     try:
         domain = accounts.normalise_domain(form.domain.data)
+        if not domain:
+            raise tickets.TicketError("domain_missing")
         if not accounts.is_domain_name(domain):
             raise tickets.TicketError("domain_invalid")
         subject = tickets.clean_text(form.subject.data, tickets.MAX_SUBJECT_LENGTH, multiline=False)
