@@ -62,6 +62,17 @@ class ReplyForm(FlaskForm):
         Length(max=tickets.MAX_BODY_LENGTH, message=_l("Use at most %(max)d characters."))])
 
 
+def validate_question_form(form, customer=None) -> bool:
+    """Validate the question form after filling in what the question says; on errors name every missing field."""
+    valid = form.validate_on_submit()
+    fill_in_from_question(form, customer)
+    if not valid:
+        replace_csrf_errors(form)
+        if not form.domain.data and not form.domain.errors:  # say everything that is missing at once
+            form.domain.errors = [TICKET_ERRORS["domain_missing"]()]
+    return valid
+
+
 def fill_in_from_question(form, customer=None) -> None:
     """Fill an empty subject from the question's first line, and for a customer an empty domain from
     the one domain of theirs the question names; what cannot be filled in stays empty and is asked for."""
@@ -117,12 +128,7 @@ def ask():
             form.domain.data = context["domains"][0]
         form.article.data = article.id if article else ""
         return render_template("tickets/ask.html", **context)
-    valid = form.validate_on_submit()
-    fill_in_from_question(form, current_user)
-    if not valid:
-        replace_csrf_errors(form)
-        if not form.domain.data and not form.domain.errors:  # say everything that is missing at once
-            form.domain.errors = [TICKET_ERRORS["domain_missing"]()]
+    if not validate_question_form(form, current_user):
         return render_template("tickets/ask.html", **context), 400
     try:
         domain = tickets.check_domain(current_user, form.domain.data)
@@ -168,12 +174,7 @@ def contact():
     if request.method == "GET":
         form.article.data = article.id if article else ""
         return render_template("tickets/ask.html", **context)
-    valid = form.validate_on_submit()
-    fill_in_from_question(form)
-    if not valid:
-        replace_csrf_errors(form)
-        if not form.domain.data and not form.domain.errors:  # say everything that is missing at once
-            form.domain.errors = [TICKET_ERRORS["domain_missing"]()]
+    if not validate_question_form(form):
         return render_template("tickets/ask.html", **context), 400
     try:
         domain = accounts.normalise_domain(form.domain.data)
