@@ -257,6 +257,12 @@ def record_triage(text: str, lang: str, verdict: str, topic: str | None, user_id
         log.exception("could not record a triage decision")
 
 
+def routing_of(ticket) -> TriageDecision | None:
+    """Return how the ticket's question was routed when it was asked (None for mail and older tickets)."""
+    return db.session.scalar(select(TriageDecision).where(TriageDecision.ticket_id == ticket.id)
+                             .order_by(TriageDecision.created_at).limit(1))
+
+
 def record_article_link(article_id: str, ticket_id: int) -> None:
     """Remember that support linked an article in a reply."""
     try:

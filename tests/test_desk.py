@@ -174,3 +174,27 @@ def test_a_reply_that_asks_for_information_keeps_the_customers_place_when_they_a
     with app.app_context():
         ticket = db.session.get(Ticket, number)
         assert ticket.status == "waiting_support" and ticket.queued_at == queued
+
+
+def test_the_article_picker_suggests_articles_for_the_tickets_own_question(agent, seeded):
+    page = agent.get(f"/en/desk/tickets/{seeded['overdue']}").get_data(as_text=True)  # 530 Login incorrect in FileZilla
+    assert "Suggested for this question" in page
+    suggested = re.findall(r'name="insert" value="([a-z0-9-]+)"', page)
+    assert 0 < len(suggested) <= 3 and set(suggested) & {"ftp-530-login-incorrect", "ftp-filezilla"}
+    # a search of the agent's own replaces the suggestions
+    searched = agent.get(f"/en/desk/tickets/{seeded['overdue']}?q=webmail").get_data(as_text=True)
+    assert "Suggested for this question" not in searched and 'value="email-webmail"' in searched
+
+
+def test_the_desk_says_when_the_customer_sent_a_question_as_a_ticket_after_we_offered_guides(app, agent, users):
+    from helpsite import analytics
+    with app.app_context():
+        anna = accounts.find_user(users["customer"])
+        ticket = tickets.open_ticket(anna, "klant.nl", "Outlook", "Outlook vraagt steeds om mijn wachtwoord")
+        analytics.record_triage("Outlook vraagt steeds om mijn wachtwoord", "nl", "client_setup", None, anna.id,
+                                overridden=True, ticket_id=ticket.id)
+        number = ticket.number
+    page = agent.get(f"/en/desk/tickets/{number}").get_data(as_text=True)
+    assert "We offered the guides for setting up an email or FTP program; the customer sent it as a ticket anyway." in page
+    nl = agent.get(f"/nl/desk/tickets/{number}").get_data(as_text=True)
+    assert "Vraagformulier" in nl

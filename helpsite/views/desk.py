@@ -48,6 +48,24 @@ class ActionForm(FlaskForm):
     """Close and reopen carry only the CSRF token."""
 
 
+SUGGESTED_ARTICLES = 3
+SUGGESTION_TEXT_LIMIT = 2000  # what the search reads of a question (the API's limit)
+
+
+def suggested_articles(ticket) -> list:
+    """Return the articles the search finds for the ticket's own question, for the reply's article picker.
+
+    A missing or broken index only costs the suggestions: the picker's own search says why.
+    """
+    first = next((m for m in ticket.messages if m.author_role != "support" and not m.internal), None)
+    text = f"{ticket.subject}\n{first.body if first else ''}"[:SUGGESTION_TEXT_LIMIT]
+    try:
+        hits = search_index.search(text, ticket.lang, limit=SUGGESTED_ARTICLES).hits
+    except (QueryError, SearchUnavailable):
+        return []
+    return [a for a in (articles.get(h.lang, h.id) for h in hits) if a]
+
+
 def time_left(ticket, calendar, now):
     """Return (working hours left, overdue?) for a ticket waiting for us."""
     if ticket.status != TicketStatus.WAITING_SUPPORT or ticket.due_at is None:
@@ -160,12 +178,16 @@ def ticket(number):
         except SearchUnavailable:
             search_error = _("The search index is being built.")
     result_articles = [a for a in (articles.get(h.lang, h.id) for h in results) if a]
+    suggested = not q and not result_articles
+    if suggested:
+        result_articles = suggested_articles(found)
     duplicates = tickets.linked_tickets(found)
     calendar = calendar_from_config(current_app.config)
     hours, overdue = time_left(found, calendar, utcnow())
     return render_template("desk/ticket.html", ticket=found, form=form, action_form=ActionForm(),
                            messages=tickets.visible_messages(found, current_user), article_q=q, results=result_articles,
-                           search_error=search_error, duplicates=duplicates, hours_left=hours, overdue=overdue,
+                           search_error=search_error, suggested=suggested, routing=analytics.routing_of(found),
+                           duplicates=duplicates, hours_left=hours, overdue=overdue,
                            sent=request.args.get("sent"), noted=request.args.get("noted"), notice=notice), status
 
 
