@@ -49,6 +49,7 @@ class ActionForm(FlaskForm):
 
 
 SUGGESTED_ARTICLES = 3
+SUGGESTION_MIN_SHARE = 0.5  # of the best hit's score
 SUGGESTION_TEXT_LIMIT = 2000  # what the search reads of a question (the API's limit)
 
 
@@ -63,6 +64,8 @@ def suggested_articles(ticket) -> list:
         hits = search_index.search(text, ticket.lang, limit=SUGGESTED_ARTICLES).hits
     except (QueryError, SearchUnavailable):
         return []
+    # A suggestion far below the best match is a stray word in a long question, not help for the agent.
+    hits = [h for h in hits if h.score >= SUGGESTION_MIN_SHARE * hits[0].score] if hits else []
     return [a for a in (articles.get(h.lang, h.id) for h in hits) if a]
 
 
