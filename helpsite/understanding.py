@@ -117,9 +117,12 @@ def gather(rules: Rules, doc: Document) -> Evidence:
         # it may not write), not mail that our servers rejected.
         server = [m for m in server if m.words not in SMTP_REJECTIONS]
     ev.add("server_problem", server)
+    # "Since this morning" means little when the customer says what changed that morning on their side.
+    own_change = doc.find(rules.server_own_changes)
+    ev.add("own_change", own_change)
     for combination in rules.server_combinations:
         parts = [doc.find(part) for part in combination]
-        if all(parts):
+        if all(parts) and not own_change:
             ev.add("server_problem", [m for part in parts for m in part[:1]])
             ev.add("server_combination", [m for part in parts for m in part[:1]])
     ev.add("always_ticket", doc.find(rules.always_ticket))

@@ -554,3 +554,40 @@ def test_api_settings_question_uses_the_search_index_without_trouble(client):
     ids = [a["id"] for a in data["articles"]]
     assert ids[0] == "email-settings" and len(ids) == len(set(ids))
     assert all(a["url"].startswith("http://help.test/") for a in data["articles"])
+
+
+# -- rules of 2026-12-01 (fifth collection, tuning split) ----------------------------------------
+
+@pytest.mark.parametrize("lang, text", [
+    # the customer's own change explains "since this morning"
+    ("en", "Since I changed my mailbox password this morning I can't send mail from Outlook anymore."),
+    ("nl", "Sinds ik vanochtend mijn wachtwoord heb gewijzigd kan ik in Outlook geen mail meer versturen."),
+    # Apple's Mail says "rejected by the server" about its own sending settings
+    ("en", "My iPhone says: The sender address was rejected by the server."),
+    # FTP programs' own listing errors and the transfer mode
+    ("en", "FileZilla connects but then says Failed to retrieve directory listing."),
+    ("nl", "Hoe zet ik de passieve modus uit in mijn FTP-programma?"),
+    ("nl", "Hoe kan ik via FTP inloggen op mijn website?"),
+])
+def test_program_questions_of_the_fifth_collection(store, lang, text):
+    assert classify(store, text, lang).verdict == "client_setup", text
+
+
+@pytest.mark.parametrize("lang, text", [
+    # without an own change, "since this morning" and a failure still point at our servers
+    ("en", "Since this morning I can't send mail from Outlook anymore."),
+    ("nl", "Sinds vanochtend kan niemand op kantoor nog mail versturen."),
+    # mail that lands in the recipient's spam is our servers' reputation, whatever sends it
+    ("en", "Mail sent with PHPMailer from my site ends up in spam at every recipient."),
+    ("nl", "Mijn mails komen bij klanten in de spam terecht."),
+])
+def test_tickets_of_the_fifth_collection(store, lang, text):
+    assert classify(store, text, lang).verdict == "ticket", text
+
+
+def test_a_php_error_pointing_into_code_is_a_script_question(store):
+    text = ("My PHP code gives: Warning: stream_socket_client(): unable to connect to ssl://example.test:700 (Connection timed out) "
+            "in /home/site/lib/Connection.php on line 386")
+    decision = classify(store, text, "en")
+    assert decision.verdict == "script"
+    assert "on line" in [w.lower() for w in decision.evidence.get("script_words", [])]

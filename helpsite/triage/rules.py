@@ -88,7 +88,7 @@ class Rules:
                     self.spellings[key] = fold(str(canonical))
 
         server = self._mapping(data, "server_problem")
-        self._keys(server, {"phrases", "combinations", "article"}, "server_problem")
+        self._keys(server, {"phrases", "combinations", "own_changes", "article"}, "server_problem")
         self.server_article = str(server["article"]) if server.get("article") else None
         self.server_phrases = self.term_list(server.get("phrases"), "server_problem.phrases")
         self.server_combinations = []
@@ -98,6 +98,7 @@ class Rules:
             self.server_combinations.append([
                 self.term_list(part, f"server_problem.combinations[{n}][{k}]") for k, part in enumerate(combination)
             ])
+        self.server_own_changes = self.term_list(server.get("own_changes"), "server_problem.own_changes")
         self.always_ticket = self.term_list(data.get("always_ticket"), "always_ticket")
 
         self.administrative = self.term_list(data.get("administrative"), "administrative", "administrative")
