@@ -591,3 +591,15 @@ def test_a_php_error_pointing_into_code_is_a_script_question(store):
     decision = classify(store, text, "en")
     assert decision.verdict == "script"
     assert "on line" in [w.lower() for w in decision.evidence.get("script_words", [])]
+
+
+@pytest.mark.parametrize("lang, text, verdict", [
+    # a shop's own pages and features are the customer's shop software...
+    ("nl", "In het winkelmandje staat de verzendmethode verkeerd en op de afrekenpagina mist het huisnummer.", "script"),
+    ("en", "The shopping cart of my WooCommerce shop is empty after I add a product, how do I fix the code?", "script"),
+    # ...but a shop that fails on our servers is still ours
+    ("nl", "Mijn webshop geeft sinds 10 uur een 500 Internal Server Error, klanten kunnen niet afrekenen.", "ticket"),
+    ("en", "Our checkout page shows a 503 error since this morning, customers cannot order.", "ticket"),
+])
+def test_shop_words(store, lang, text, verdict):
+    assert classify(store, text, lang).verdict == verdict, text
