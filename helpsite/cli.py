@@ -29,13 +29,14 @@ def content_check(strict):
     for problem in problems:
         click.echo(str(problem), err=not problem.warning)
     errors = [p for p in problems if strict or not p.warning]
+    warnings = len(problems) - len(errors)
     # The triage rules are content too: their schema, and the articles they point to.
     rule_problems = triage.check_rules(articles._get_current_object())
     for problem in rule_problems:
         click.echo(problem, err=True)
     errors += rule_problems
     count = sum(len(a) for a in articles.by_lang.values())
-    click.echo(f"{count} articles checked: {len(errors)} error(s), {len(problems) - len(errors)} warning(s).")
+    click.echo(f"{count} articles checked: {len(errors)} error(s), {warnings} warning(s).")
     sys.exit(1 if errors else 0)
 
 

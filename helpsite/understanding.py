@@ -260,6 +260,10 @@ class Understanding:
         if leading == "self_service" and not self.evidence.matches.get("self_service_blocked"):
             ids.extend(topic.article for topic, _start in self.evidence.self_topics if topic.article)
         ids.extend(self.problems)
+        # A problem on our side with an article of its own ("mail lands in the recipient's spam"): the
+        # article explains it; how tickets work follows below.
+        ids.extend(terms.article for terms in self.rules.technical
+                   if terms.article and self.evidence.matches.get(terms.name))
         if (not self.programs or self.evidence.device_only) and leading == "client_setup":
             # No program named (a Mac runs Thunderbird as often as Apple Mail): the settings every
             # program needs, for mail or for FTP.

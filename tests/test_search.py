@@ -536,3 +536,12 @@ def test_the_build_command_shows_progress_and_reports(make_app, small_content, t
     status = runner.invoke(args=["search", "status"])
     assert status.exit_code == 0
     assert "current" in status.output
+
+
+@pytest.mark.parametrize("lang, query", [
+    ("nl", "Sinds gisteren komen al mijn mails bij klanten in de spam terecht, wat kan ik doen?"),
+    ("en", "Since yesterday all the mail we send ends up in spam at our customers, what can we do?"),
+])
+def test_a_problem_on_our_side_with_its_own_article_shows_the_article_before_how_tickets_work(index, lang, query):
+    found = ids(index.search(query, lang, limit=5))
+    assert found[0] == "email-spam-at-recipient" and "support-tickets" in found[:3], found

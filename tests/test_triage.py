@@ -603,3 +603,27 @@ def test_a_php_error_pointing_into_code_is_a_script_question(store):
 ])
 def test_shop_words(store, lang, text, verdict):
     assert classify(store, text, lang).verdict == verdict, text
+
+
+@pytest.mark.parametrize("lang, text, verdict", [
+    # FTP's and SFTP's ports are program settings
+    ("en", "I chose SFTP but my program still connects on port 21, how do I change it?", "client_setup"),
+    # "having trouble connecting" with a protocol is a program's connection problem
+    ("en", "I am having trouble connecting to IMAP from my mail client.", "client_setup"),
+    # where it fails: in the browser, so not in a program
+    ("en", "I get 'login failed' although my password is right; I don't use an app, I log in in the browser.", "ticket"),
+    ("nl", "Ik kan niet inloggen in de browser, mijn wachtwoord klopt wel.", "ticket"),
+    # after our migration, like after our maintenance
+    ("nl", "Ik mis e-mails en agenda-items na de migratie.", "ticket"),
+    ("en", "Since the migration some folders in my mailbox are empty.", "ticket"),
+    # cancelled, but they keep charging: a person must look
+    ("en", "I cancelled my subscription but you keep charging my card.", "ticket"),
+])
+def test_rules_of_the_sixth_collection(store, lang, text, verdict):
+    assert classify(store, text, lang).verdict == verdict, text
+
+
+def test_moving_a_site_is_not_an_address_change(store):
+    decision = classify(store, "I moved my site to a new server and now Thunderbird cannot send, which settings do I need?",
+                        "en")
+    assert "administrative" not in decision.evidence and decision.verdict == "client_setup"

@@ -30,7 +30,7 @@ TICKET_KINDS = ("technical", "administrative")
 SECTIONS = {"settings", "weights", "spellings", "server_problem", "always_ticket", "administrative", "technical",
             "client_setup", "script", "self_service", "several_questions"}
 SETTINGS = ("min_score", "margin", "window", "fuzzy_min_length", "max_count")
-WEIGHTS = ("administrative", "services", "problems", "delivery", "client", "setup", "settings", "device_hint",
+WEIGHTS = ("administrative", "services", "problems", "delivery", "spam", "client", "setup", "settings", "device_hint",
            "troubleshooting", "technology", "script_words", "self_service")
 LIST_KEYS = {"nl", "en", "max_count", "except", "fuzzy", "article"}
 CLIENT_KEYS = {"names", "devices", "fuzzy", "except"}
@@ -103,7 +103,7 @@ class Rules:
 
         self.administrative = self.term_list(data.get("administrative"), "administrative", "administrative")
         technical = self._mapping(data, "technical")
-        self._keys(technical, {"services", "problems", "delivery"}, "technical")
+        self._keys(technical, {"services", "problems", "delivery", "spam"}, "technical")
         self.technical = [self.term_list(technical.get(name), f"technical.{name}", name)
                           for name in technical]
 
