@@ -77,3 +77,21 @@ def test_pread_reads_exactly_what_was_asked(tmp_path):
     descriptor.close()  # closing twice is harmless
     with pytest.raises(OSError):
         part.get(0, 4)
+
+
+@pytest.mark.parametrize("lang,words", [("nl", ["wachtwoord", "mail", "server", "instellen"]),
+                                        ("en", ["password", "mail", "server", "outlook"])])
+def test_weighted_terms_score_exactly_as_boosted_terms(index, lang, words):
+    from whoosh import query as Q
+    from whoosh.scoring import BM25F
+
+    from helpsite.search.analysis import FIELD_WEIGHTS
+    from helpsite.search.terms import UnionOr, WeightedTerm
+
+    def scored(term_class):
+        query = UnionOr([term_class(name, word, boost=weight) for word in words for name, weight in FIELD_WEIGHTS.items()])
+        with whoosh_index.open_dir(str(index.current_link / lang)).searcher(weighting=BM25F(B=0.75, K1=1.2)) as searcher:
+            return [(hit.docnum, hit.score) for hit in searcher.search(query, limit=None)]
+
+    boosted = scored(Q.Term)
+    assert boosted and scored(WeightedTerm) == boosted  # the same documents, order and scores, to the last bit
