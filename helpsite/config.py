@@ -61,6 +61,7 @@ class Config:
     PAGE_CACHE_BYTES = int(os.environ.get("HELPSITE_PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))  # per worker; 0: off
     ANALYTICS_IN_BACKGROUND = True  # search events and clicks written in batches by a thread
     ANALYTICS_FLUSH_SECONDS = 1.0
+    POPULAR_ARTICLES_SECONDS = 60.0  # how long a worker reuses the home page's "popular articles" list
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # default: sqlite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

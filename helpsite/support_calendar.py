@@ -26,7 +26,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 
@@ -38,7 +37,19 @@ DEFAULT_MANAGED_HOURS = 4
 @lru_cache(maxsize=64)
 def national_holidays(year: int) -> frozenset[date]:
     """Return the Dutch national holidays of one year (cached: the package builds them slowly)."""
-    return frozenset(holidays.country_holidays("NL", years=year))
+    return frozenset(_holidays_package().country_holidays("NL", years=year))
+
+
+def _holidays_package():
+    """Import the holidays package when a date is first asked for, not when a worker starts.
+
+    Importing it costs a worker about 3.5 MiB, and its first country lookup loads every
+    country's module (about 8.5 MiB more): a worker that only serves articles and searches
+    never needs it. Any page or command that shows or counts support days loads it once.
+    """
+    import holidays
+
+    return holidays
 
 
 # Setting key -> the holiday's English name in the holidays package (or None: computed here).
@@ -92,7 +103,7 @@ def closing_holidays(year: int, keys: tuple[str, ...]) -> frozenset[date]:
 @lru_cache(maxsize=64)
 def holiday_names(year: int, lang: str) -> dict[date, str]:
     """Return the names of one year's Dutch national holidays in Dutch or English."""
-    return dict(holidays.country_holidays("NL", years=year, language="en_US" if lang == "en" else "nl"))
+    return dict(_holidays_package().country_holidays("NL", years=year, language="en_US" if lang == "en" else "nl"))
 
 
 def _require_aware(moment: datetime, name: str = "moment") -> None:

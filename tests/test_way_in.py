@@ -284,3 +284,17 @@ def test_the_home_page_shows_the_articles_people_open_most(app, client):
         html = client.get(f"/{lang}/").get_data(as_text=True)
         popular = html.split('id="popular-heading"')[1].split("</section>")[0]
         assert popular.index(first) < popular.index(second)  # most opened first, in the reader's language
+
+
+def test_a_worker_reuses_the_popular_list_for_a_minute(app, client, monkeypatch):
+    from helpsite import analytics
+
+    asked = []
+    monkeypatch.setattr(analytics, "popular_articles", lambda since, limit: asked.append(limit) or ["ftp-filezilla"])
+    # Different URLs, so that each page is rendered (the page cache keys on the URL).
+    assert "/nl/artikel/ftp-instellen-filezilla" in client.get("/nl/").get_data(as_text=True)
+    assert "/en/article/ftp-setup-filezilla" in client.get("/en/").get_data(as_text=True)
+    assert asked == [6]  # asked once for both languages, not on every home page
+    app.config["POPULAR_ARTICLES_SECONDS"] = 0
+    client.get("/nl/?again=1")
+    assert asked == [6, 6]
