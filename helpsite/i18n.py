@@ -30,12 +30,17 @@ def localized_route(bp, paths: dict[str, str], **options):
     return decorator
 
 
+def browser_language() -> str:
+    """Return the language the visitor's browser asks for, or the default."""
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
 def preferred_language() -> str:
     """Return the visitor's language when the URL does not say: session, browser, default."""
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    return browser_language()
 
 
 def current_language() -> str:
@@ -97,7 +102,11 @@ def init_app(app):
     def take_language(endpoint, values):
         if values and "lang" in values:
             g.lang = values.pop("lang")
-            if g.lang in LANGUAGES and session.get("lang") != g.lang:
+            # Remember a language only where it differs from what the visitor's browser asks for (or
+            # a choice was remembered before): most readers then get no cookie at all, and a page
+            # is not signed and sent a Set-Cookie for nothing.
+            if g.lang in LANGUAGES and session.get("lang") != g.lang and (
+                    "lang" in session or g.lang != browser_language()):
                 session["lang"] = g.lang
 
     @app.url_defaults

@@ -613,3 +613,12 @@ def test_logged_in_readers_and_answered_feedback_are_never_served_from_the_cache
     answered.post("/en/article-feedback/ftp-settings", data={"helpful": "yes"}, headers={"Origin": "http://help.test"})
     assert "Thank you for your answer" in answered.get("/en/article/ftp-settings").get_data(as_text=True)
     assert "Thank you for your answer" not in anonymous.get("/en/article/ftp-settings").get_data(as_text=True)
+
+
+def test_a_reader_in_their_browsers_language_gets_no_cookie_and_another_choice_is_remembered(client):
+    dutch = {"Accept-Language": "nl-NL,nl;q=0.9"}
+    assert "Set-Cookie" not in client.get("/nl/", headers=dutch).headers
+    assert "Set-Cookie" in client.get("/en/", headers=dutch).headers  # chose English on a Dutch browser
+    assert client.get("/", headers=dutch).headers["Location"].endswith("/en/")
+    client.get("/nl/", headers=dutch)  # and back: a remembered choice follows the reader
+    assert client.get("/", headers=dutch).headers["Location"].endswith("/nl/")
