@@ -92,3 +92,31 @@ def test_compiled_catalogs_are_what_the_site_shows(make_app, tmp_path):
             if shown != message.string:
                 wrong.append(f"{lang}: {message.id!r} is shown as {shown!r}")
     assert wrong == []
+
+
+def test_the_sites_template_gettext_gives_what_jinjas_own_gives(app):
+    """helpsite.i18n.template_gettext keeps translations per catalog; it must not change one character."""
+    from babel.messages.pofile import read_po
+    from flask import g
+    from jinja2 import Environment
+
+    from helpsite.i18n import request_catalog, template_gettext
+
+    assert app.jinja_env.globals["_"] is template_gettext
+
+    with open("translations/nl/LC_MESSAGES/messages.po", "rb") as fh:
+        msgids = [m.id for m in read_po(fh) if m.id and isinstance(m.id, str)]
+    source = "".join("{{ _(%r) }}\u241e" % msgid for msgid in msgids if "%(" not in msgid)
+    with app.test_request_context("/nl/"):
+        g.lang = "nl"
+        for autoescape in (True, False):  # pages, and the text mails
+            theirs = Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)
+            theirs.install_gettext_callables(lambda s: request_catalog().ugettext(s),
+                                             lambda s, p, n: request_catalog().ungettext(s, p, n), newstyle=True)
+            ours = app.jinja_env.overlay(autoescape=autoescape)
+            expected = theirs.from_string(source).render()
+            for _ in range(2):  # the second time from what was kept
+                assert ours.from_string(source).render() == expected
+        # with variables, as before
+        ours = app.jinja_env.overlay(autoescape=True)
+        assert ours.from_string("{{ _('%(n)s', n='<b>') }}").render() == "&lt;b&gt;"
