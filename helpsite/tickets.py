@@ -128,12 +128,13 @@ def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str 
         raise TicketError("body_missing")
     # Tickets an open incident gathers are not duplicates of each other: they keep their place.
     gathering = incidents.gathering(customer, domain, f"{subject}\n{body}", now)
-    earlier = [t for t in (similar_open_tickets(customer, domain, subject or body[:80]) if domain else [])
+    title = subject or subject_from(body)  # a mail without a subject
+    earlier = [t for t in (similar_open_tickets(customer, domain, title) if domain else [])
                if not incidents.keeps_place(t, gathering)]
     for ticket in earlier:
         ticket.queued_at = now
     ticket = Ticket(
-        customer=customer, domain=domain, subject=subject or body.split("\n", 1)[0][:80], kind=kind,
+        customer=customer, domain=domain, subject=title, kind=kind,
         status=TicketStatus.WAITING_SUPPORT, managed=customer.is_managed, lang=lang, queued_at=now, created_at=now,
         updated_at=now, due_at=response_due(now, kind, customer.is_managed),
     )
@@ -162,8 +163,8 @@ def answers_our_request(ticket: Ticket) -> bool:
 
 # A (sub)domain in running text; not the part of an email address after the @.
 DOMAIN_IN_TEXT = re.compile(r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?![\w-])")
-FORGOTTEN_DOMAIN_MAX_WORDS = 30
-SUBJECT_FROM_QUESTION_LENGTH = 80  # a subject is read in a queue line, not a paragraph  # beyond this a reply says more than "this domain too"
+FORGOTTEN_DOMAIN_MAX_WORDS = 30  # beyond this a reply says more than "this domain too"
+SUBJECT_FROM_QUESTION_LENGTH = 80  # a subject is read in a queue line, not a paragraph
 
 
 def domain_named_in(customer: User, text: str) -> str | None:
@@ -183,7 +184,7 @@ def domain_named_in(customer: User, text: str) -> str | None:
 
 
 def subject_from(question: str) -> str:
-    """Return a subject made of the question's first line, cut at a word within MAX_SUBJECT_LENGTH."""
+    """Return a subject made of the question's first line, cut at a word within SUBJECT_FROM_QUESTION_LENGTH."""
     first = next((line.strip() for line in question.splitlines() if line.strip()), "")
     first = " ".join(first.split())
     if len(first) <= SUBJECT_FROM_QUESTION_LENGTH:

@@ -181,7 +181,7 @@ def ticket(number):
         except SearchUnavailable:
             search_error = _("The search index is being built.")
     result_articles = [a for a in (articles.get(h.lang, h.id) for h in results) if a]
-    suggested = not q and not result_articles
+    suggested = not q  # until the agent searches, the ticket's own question is the query
     if suggested:
         result_articles = suggested_articles(found)
     duplicates = tickets.linked_tickets(found)
