@@ -111,7 +111,7 @@ def with_article_line(question: str, article) -> str:
 
 
 @localized_route(bp, {"nl": "/vraag-stellen", "en": "/ask"}, methods=["GET", "POST"])
-@csrf.exempt
+@csrf.exempt  # the form (FlaskForm) checks its own token, so a refused token keeps the text typed
 @limiter.limit(lambda: current_app.config.get("ASK_RATE_LIMIT", "30/hour"), methods=["POST"])
 def ask():
     """Ask a question: it is answered with articles, turned to documentation, or becomes a ticket."""
@@ -160,7 +160,7 @@ def ask():
 
 
 @localized_route(bp, {"nl": "/contact", "en": "/contact"}, methods=["GET", "POST"])
-@csrf.exempt
+@csrf.exempt  # the form (FlaskForm) checks its own token, so a refused token keeps the text typed
 @limiter.limit(lambda: current_app.config.get("CONTACT_RATE_LIMIT", "5/hour"), methods=["POST"])
 def contact():
     """Reach support without logging in: one question, its domain, an address; a person checks it first."""
@@ -210,7 +210,7 @@ def mine():
 
 @localized_route(bp, {"nl": "/tickets/<int:number>", "en": "/tickets/<int:number>"}, methods=["GET", "POST"])
 @login_required
-@csrf.exempt
+@csrf.exempt  # the form (FlaskForm) checks its own token, so a refused token keeps the text typed
 def show(number):
     """Show one ticket's conversation; the customer can reply."""
     ticket = tickets.ticket_for(current_user, number)
