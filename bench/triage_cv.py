@@ -276,7 +276,8 @@ def fresh(rows, questions, min_score, learner) -> str:
         try:
             old = rules_reading_at(commit, [rows[i] for i in held], [questions[i] for i in held])
         except subprocess.CalledProcessError as exc:  # a shallow clone lacks the commit
-            lines += [f"### {name}: rules at {commit} not available ({exc.stderr.strip()[:200] if exc.stderr else exc})", ""]
+            why = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or str(exc)
+            lines += [f"### {name}: rules at {commit} not available ({why.strip()[:200]})", ""]
             continue
         model = LEARNERS[learner]().fit([(r["feats"], r["label"]) for r in rows if not chosen(r["id"])] + EXTRA)
         probs = [model.proba(r["feats"]) for r in old]
@@ -299,7 +300,7 @@ def main(argv=None) -> int:
     parser.add_argument("--learner", choices=("nb", "lr", "both"), default="both")
     parser.add_argument("--grid", action="store_true", help="also print every threshold on the outer folds")
     parser.add_argument("--fresh", action="store_true",
-                        help="also run the rules as they were before the fifth and sixth collections on those questions")
+                        help="also run the rules of before the fifth and sixth collections on those questions")
     parser.add_argument("--with-cases", action="store_true",
                         help="add tests/triage_cases.yaml (the team's own questions) to every training set")
     parser.add_argument("--content", default=str(PROJECT_DIR / "content"))
@@ -330,8 +331,8 @@ def main(argv=None) -> int:
             if repeat == 0:
                 print(f"## Learner {learner}, repeat 0 (held-out folds summed)\n")
                 print(table(rows, {"rules alone": verdicts["rules"], "model alone": verdicts["model"],
-                                   **{f"rules + model ({v})" + (" EXPLORATORY" if v.startswith("away") else ""): verdicts[v]
-                                      for v in VARIANTS}}, verdicts["rules"]))
+                                   **{f"rules + model ({v})" + (" EXPLORATORY" if v not in SHIPPABLE else ""):
+                                      verdicts[v] for v in VARIANTS}}, verdicts["rules"]))
                 print("\nThresholds chosen per outer fold (inner CV): " + "; ".join(
                     f"{v}: " + ", ".join("/".join(f"{m}={t}" for m, t in c.items()) for c in result["chosen"][v])
                     for v in VARIANTS) + "\n")
