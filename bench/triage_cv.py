@@ -168,6 +168,18 @@ def outcome(rows, probs, variant, thresholds, min_score) -> tuple[int, int]:
     return right, away
 
 
+def ceiling(rows, min_score) -> dict[str, int]:
+    """Return per variant how many of the rules' misses a perfect model could fix (and none break)."""
+    fixable = {}
+    for variant in VARIANTS:
+        thresholds = {m: 0.0 for m in moves(variant)}
+        fixable[variant] = sum(
+            row["verdict"] != row["label"]
+            and second_opinion(row, {c: float(c == row["label"]) for c in LABELS}, variant, thresholds, min_score)
+            == row["label"] for row in rows)
+    return fixable
+
+
 def choose(rows, probs, variant, min_score) -> dict[str, float | None]:
     """Return the thresholds that gain most on these rows without turning away one more ticket."""
     chosen: dict[str, float | None] = {m: None for m in moves(variant)}
@@ -288,7 +300,10 @@ def fresh(rows, questions, min_score, learner) -> str:
                 label = f"rules + model ({variant}, t={t})" + (" declared" if t == DECLARED else "")
                 results[label] = [second_opinion(r, p, variant, {m: t for m in moves(variant)}, min_score)
                                   for r, p in zip(old, probs)]
+        misses = sum(r["verdict"] != r["label"] for r in old)
         lines += [f"### {name}: {len(held)} tuning-split questions, rules at {commit}, learner {learner}", "",
+                  f"The rules of then miss {misses}; a perfect model could fix at most: " + ", ".join(
+                      f"{variant} {n}" for variant, n in ceiling(old, min_score).items()) + ".", "",
                   table(old, results, results["rules alone"]), ""]
     return "\n".join(lines)
 
@@ -314,6 +329,9 @@ def main(argv=None) -> int:
     print(f"Training rows added to every model: {len(EXTRA)} (tests/triage_cases.yaml).\n" if EXTRA else "", end="")
     print(f"Tuning split only: {len(rows)} questions; {args.folds}-fold cross-validation grouped by source_url, "
           f"{args.repeats} repeat(s); thresholds by nested {args.folds}-fold CV inside each training part.\n")
+    misses = sum(r["verdict"] != r["label"] for r in rows)
+    print(f"The rules miss {misses}; a perfect model could fix at most: " + ", ".join(
+        f"{variant} {n}" for variant, n in ceiling(rows, min_score).items()) + ".\n")
     learners = ("nb", "lr") if args.learner == "both" else (args.learner,)
     for learner in learners:
         totals = {name: Counter() for name in ("rules", "model", *VARIANTS)}
