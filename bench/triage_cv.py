@@ -1,6 +1,7 @@
 """Does a small learned model, as a second opinion beside the rules, route unseen questions better?
 
-Run: .venv/bin/python bench/triage_cv.py [--folds 5] [--repeats 5] [--learner nb|lr|both] [--grid]
+Run: .venv/bin/python bench/triage_cv.py [--folds 5] [--repeats 5] [--learner nb|lr|both] [--grid] [--fresh]
+     [--with-cases]     (figures and what they show: bench/triage_cv.md)
 
 TUNING SPLIT ONLY. The test split of bench/questions/ is never loaded into the rows used here (a row
 of the test split makes the script stop). The rules stay as they are: their decision on every tuning
@@ -29,6 +30,10 @@ gives every training question an out-of-fold probability; the threshold that gai
 turning away one more ticket is applied to the outer held-out fold (ties: the higher threshold; no
 gain: the variant stays off). The outer folds' results, summed, are the figures. --grid adds the
 whole threshold grid on the outer folds, for reading only (choosing from it would be optimistic).
+
+--fresh also runs the rules and code of before the second, third, fifth and sixth collections'
+rules (git archive of that commit) on those collections' tuning-split questions, beside a model
+trained on the other tuning questions: how the model does next to rules that have not seen a question.
 
 Repeats use other fold assignments (sha1 of "cv<r>:" + source_url); the first repeat's tables are
 printed in full, the others summarised.
