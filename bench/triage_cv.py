@@ -31,8 +31,8 @@ turning away one more ticket is applied to the outer held-out fold (ties: the hi
 gain: the variant stays off). The outer folds' results, summed, are the figures. --grid adds the
 whole threshold grid on the outer folds, for reading only (choosing from it would be optimistic).
 
---fresh also runs the rules and code of before the second, third, fifth and sixth collections'
-rules (git archive of that commit) on those collections' tuning-split questions, beside a model
+--fresh also runs the rules and code as they were before the rules written from the second, third,
+fifth and sixth collections (git archive of that commit) on those collections' tuning-split questions, beside a model
 trained on the other tuning questions: how the model does next to rules that have not seen a question.
 
 Repeats use other fold assignments (sha1 of "cv<r>:" + source_url); the first repeat's tables are
