@@ -36,17 +36,24 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 def derive_rendering(html: str) -> tuple[str, str, list[dict]]:
     """Return (html, plain text, table of contents) of rendered article HTML."""
-    toc = [{"id": m.group(1), "title": _strip_tags(m.group(2))}
+    toc = [{"id": m.group(1), "title": html_text(m.group(2))}
            for m in re.finditer(r'<h2 id="([^"]+)">(.*?)</h2>', html, re.S)]
     # Placeholders filled when the page is shown ({{closed_days}}) are not words of the article.
-    text = PLACEHOLDER.sub(lambda m: "" if m.group(1) in PAGE_PLACEHOLDERS else m.group(0), _strip_tags(html))
+    text = PLACEHOLDER.sub(lambda m: "" if m.group(1) in PAGE_PLACEHOLDERS else m.group(0), html_text(html))
     return html, re.sub(r"\s+", " ", text).strip(), toc
 
 
-def _strip_tags(html: str) -> str:
+# Tags inside a line of text. They go without a trace: "Click <strong>OK</strong>." reads
+# "Click OK.", not "Click OK ." in a search snippet; any other tag ends a word.
+INLINE_TAG = re.compile(r"</?(?:a|abbr|b|code|em|i|kbd|span|strong|sub|sup)(?:\s[^>]*)?>", re.I)
+ANY_TAG = re.compile(r"<[^>]+>")
+
+
+def html_text(fragment: str) -> str:
+    """Return the text of sanitized HTML as one line: what search indexes and quotes in snippets."""
     import html as htmllib
 
-    return htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).strip()
+    return re.sub(r"\s+", " ", htmllib.unescape(ANY_TAG.sub(" ", INLINE_TAG.sub("", fragment)))).strip()
 
 
 LIST_MARKER = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")

@@ -346,3 +346,13 @@ def test_no_shipped_article_has_a_collapsed_list():
     for articles in store.by_lang.values():
         for article in articles.values():
             assert not helpsite.content.collapsed_lists(article.html), article.path
+
+
+def test_plain_text_has_no_space_where_an_inline_tag_was():
+    from helpsite.rendering import derive_rendering
+
+    _html, text, toc = derive_rendering(render_markdown(
+        "## Instellen in *Thunderbird*\n\nKlik op **OK**. Server: `imap.example.nl`, poort `993`.\n\n- Eén\n- Twee"))
+    assert "Klik op OK. Server: imap.example.nl, poort 993." in text
+    assert "Eén Twee" in text  # a block tag still ends a word
+    assert toc == [{"id": toc[0]["id"], "title": "Instellen in Thunderbird"}]

@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -383,6 +384,14 @@ def test_query_syntax_sql_and_html_are_just_text(index, text):
         for hit in results.hits:
             assert "<script" not in hit.snippet and "<img" not in hit.snippet
             assert "onerror" not in hit.snippet or "&lt;" in hit.snippet
+
+
+@pytest.mark.parametrize("text, lang", [("thunderbird instellen", "nl"), ("outlook smtp server", "en")])
+def test_snippets_read_as_the_article_does(index, text, lang):
+    """No space before a full stop or comma where the article had bold text or code ("Klik op OK.")."""
+    for hit in index.search(text, lang, limit=MAX_LIMIT).hits:
+        plain = re.sub(r"<[^>]+>", "", hit.snippet)
+        assert not re.search(r"\w [.,;:]", plain), (hit.id, plain)
 
 
 # -- ranking, drafts and snippets on content made for it --------------------------------

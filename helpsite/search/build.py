@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import html
 import json
 import logging
 import multiprocessing
@@ -26,12 +25,13 @@ from whoosh import index as whoosh_index
 from whoosh import query as Q
 
 from ..content import LANGUAGES, Article
+from ..rendering import html_text
 from .analysis import FIELD_WEIGHTS, Vocabulary, load_vocabularies, words_in
 from .writing import PARALLEL_WRITE_MIN, write_language, write_language_from_files
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"  # 8: stored text without a space where an inline tag was
 
 
 def document_digest(article: Article) -> str:
@@ -68,16 +68,12 @@ def documents(article: Article, vocabulary: Vocabulary | None = None, analyzer=N
 H2 = re.compile(r'<h2 id="([^"]+)">(.*?)</h2>', re.S)
 
 
-def _plain(fragment: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
-
-
 def article_sections(article: Article) -> list[list[str]]:
     """Return [[anchor, heading, text], ...]: the start of the article (no anchor), then each h2 section."""
     pieces = H2.split(article.html)
-    sections = [["", "", _plain(pieces[0])]]
+    sections = [["", "", html_text(pieces[0])]]
     for i in range(1, len(pieces) - 2, 3):
-        sections.append([pieces[i], _plain(pieces[i + 1]), _plain(pieces[i + 2])])
+        sections.append([pieces[i], html_text(pieces[i + 1]), html_text(pieces[i + 2])])
     return sections
 
 
