@@ -89,3 +89,29 @@ def test_settings_tables_never_break_a_word_and_steps_come_first(site, context_f
                 print(f"{path} at {width} px: the first step starts {step_top:.0f} px down")
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("width", (1280, *WIDTHS))
+def test_desk_ticket_facts_never_break_a_word(site, context_for, width):  # noqa: F811
+    """The desk's facts column is narrow on a laptop: "Technical" or a date must not wrap letter by letter."""
+    page = context_for("support").new_page()
+    page.set_viewport_size({"width": width, "height": 800})
+    try:
+        page.goto(site.url + "/en/desk/tickets/{first}".format(**site.tickets))
+        broken = page.evaluate("""() => [...document.querySelectorAll('.ticket-facts dd')]
+            .flatMap(dd => dd.textContent.trim().split(/[\\s,]+/).filter(w => w.length > 3).map(w => [dd, w]))
+            .filter(([dd, word]) => {
+                const walker = document.createTreeWalker(dd, NodeFilter.SHOW_TEXT);
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                    const at = node.textContent.indexOf(word);
+                    if (at < 0) continue;
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + word.length);
+                    return new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size > 1;
+                }
+                return false;
+            }).map(([dd, word]) => word)""")
+        assert not broken, f"{width} px breaks {broken}"
+    finally:
+        page.close()
