@@ -112,6 +112,24 @@ def submit_question(customer: User, domain: str, subject: str, text: str, lang: 
     return Outcome("created", decision, ticket=ticket)
 
 
+def answer_online(customer: User, subject: str, text: str, lang: str, choices: Choices | None = None) -> Outcome | None:
+    """Return the answer to a question that needs no ticket (a guide, the scripts policy, self-service),
+    recorded for the editors; None, with nothing recorded, when it would become a ticket.
+
+    The form calls this while the (sub)domain is still missing: the SLA asks it for a ticket, and a
+    guide does not need it, so a customer is not stopped for it before getting their answer.
+    """
+    subject = tickets.clean_text(subject, tickets.MAX_SUBJECT_LENGTH, multiline=False)
+    text = tickets.clean_text(text, tickets.MAX_BODY_LENGTH)
+    routed = f"{subject}\n{text}"
+    verdict, decision = decide(routed, lang, choices)
+    if verdict != "answered":
+        return None
+    analytics.record_triage(routed, lang, decision.verdict, decision.topic, customer.id, source="web", commit=False)
+    db.session.commit()
+    return Outcome("answered", decision)
+
+
 def submit_contact_question(email: str, domain: str, subject: str, text: str, lang: str,
                             choices: Choices | None = None, article_line: str = "") -> Outcome:
     """Route a question from the contact form (no account): what would become a ticket is kept for a person.

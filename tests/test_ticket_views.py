@@ -251,6 +251,39 @@ def test_an_empty_domain_is_still_asked_for_when_the_question_names_none_or_some
         assert db.session.query(Ticket).count() == 0
 
 
+@pytest.mark.parametrize("lang, question, guide", [
+    ("nl", "Ik heb een nieuwe laptop, hoe stel ik mijn mail in Thunderbird in?", "/nl/artikel/e-mail-instellen-thunderbird"),
+    ("en", "How do I set up my mail in Thunderbird on my new laptop?", "/en/article/set-up-email-thunderbird"),
+])
+def test_a_question_answered_online_needs_no_domain_first(customer, lang, question, guide):
+    """The SLA asks the (sub)domain for a ticket: a guide is given without it, and it is asked for when
+    the customer sends the question as a ticket after all; nothing is lost on the way."""
+    from helpsite.models import TriageDecision
+
+    response = ask(customer, lang=lang, domain="", subject="", question=question)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert guide in page and 'name="override"' in page
+    assert "(sub)domain your question is about" not in page and "om welk (sub)domein" not in page
+    with customer.application.app_context():
+        assert db.session.query(TriageDecision).one().verdict == "client_setup"
+    response = ask(customer, lang=lang, domain="", subject="", question=question, override="y")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and question in page
+    assert "(sub)domain your question is about" in page or "om welk (sub)domein" in page
+    response = ask(customer, lang=lang, domain="klant.nl", subject="", question=question, override="y")
+    assert response.status_code == 302
+    with customer.application.app_context():
+        assert db.session.query(Ticket).one().domain == "klant.nl"
+
+
+def test_without_a_domain_other_errors_still_stop_the_answer(customer):
+    response = ask(customer, domain="", token="", question="Hoe stel ik Thunderbird in?")
+    assert response.status_code == 400
+    response = ask(customer, domain="", question="Hoe stel ik Thunderbird in? " + "x" * 30000)
+    assert response.status_code == 400
+
+
 def test_a_long_first_line_becomes_a_subject_cut_at_a_word():
     from helpsite.tickets import subject_from
     subject = subject_from("\n  " + "woord " * 40 + "\nregel twee")

@@ -12,7 +12,7 @@ from .. import accounts, incidents, tickets
 from ..extensions import articles, csrf, limiter
 from ..i18n import localized_route
 from ..models import TicketStatus, utcnow
-from ..questions import Choices, submit_contact_question, submit_question
+from ..questions import Choices, answer_online, submit_contact_question, submit_question
 from ..support_calendar import calendar_from_config
 
 bp = Blueprint("tickets", __name__)
@@ -128,13 +128,22 @@ def ask():
             form.domain.data = context["domains"][0]
         form.article.data = article.id if article else ""
         return render_template("tickets/ask.html", **context)
+    choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data),
+                      duplicate=form.duplicate_choice.data or "")
     if not validate_question_form(form, current_user):
         return render_template("tickets/ask.html", **context), 400
     try:
-        domain = tickets.check_domain(current_user, form.domain.data)
         subject = tickets.clean_text(form.subject.data, tickets.MAX_SUBJECT_LENGTH, multiline=False)
         question = tickets.clean_text(form.question.data, tickets.MAX_BODY_LENGTH)
+        domain = tickets.check_domain(current_user, form.domain.data)
     except tickets.TicketError as exc:
+        # A guide, the scripts policy or self-service needs no (sub)domain: the SLA asks it for a
+        # ticket, and the form asks again when the customer sends the question as a ticket after all.
+        answered = answer_online(current_user, subject, question, g.lang, choices) \
+            if str(exc) == "domain_missing" else None
+        if answered is not None:
+            context.update(decision=answered.decision)
+            return render_template("tickets/ask.html", **context)
         field = form.domain if str(exc).startswith("domain") else form.question
         field.errors = [TICKET_ERRORS[str(exc)]()]
         return render_template("tickets/ask.html", **context), 400
@@ -144,8 +153,6 @@ def ask():
     context["incidents"] = [] if request.form.get("incident_seen") else incidents.matching(text, current_user, domain)
     if context["incidents"]:
         return render_template("tickets/ask.html", **context)
-    choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data),
-                      duplicate=form.duplicate_choice.data or "")
     try:
         outcome = submit_question(current_user, domain, subject, with_article_line(question, article), g.lang, choices,
                                   triage_text=text)
