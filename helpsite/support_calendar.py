@@ -31,7 +31,6 @@ from flask_babel import gettext as _
 
 TECHNICAL_WORKING_DAYS = 3
 ADMINISTRATIVE_DAYS = 7
-DEFAULT_MANAGED_HOURS = 4
 
 
 @lru_cache(maxsize=64)
@@ -207,10 +206,14 @@ class SupportCalendar:
             cursor = self.opening(self._next_working_day(cursor.date()))
 
     def due_at(self, created: datetime, kind: str, managed: bool = False,
-               managed_hours: float = DEFAULT_MANAGED_HOURS) -> datetime:
-        """Return the moment a ticket's answer is expected, by the SLA's rule for its kind."""
+               managed_hours: float | None = None) -> datetime:
+        """Return the moment a ticket's answer is expected, by the SLA's rule for its kind.
+
+        A Managed Hosting ticket has its guaranteed response time (managed_hours working hours)
+        only when the company has set one; otherwise the aim for its kind, like any ticket.
+        """
         _require_aware(created, "created")
-        if managed:
+        if managed and managed_hours is not None:
             if managed_hours <= 0:
                 raise ValueError(f"the Managed Hosting response time must be positive: {managed_hours}")
             return self.add_working_time(created, timedelta(hours=managed_hours))

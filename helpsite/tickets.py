@@ -107,8 +107,13 @@ def similar_open_tickets(customer: User, domain: str, subject: str) -> list[Tick
 def response_due(created: dt.datetime, kind: str, managed: bool) -> dt.datetime:
     """Return the expected response moment on the support calendar."""
     calendar = calendar_from_config(current_app.config)
-    hours = float(current_app.config.get("SUPPORT_MANAGED_RESPONSE_HOURS", 4))
-    return calendar.due_at(created, kind, managed, hours)
+    return calendar.due_at(created, kind, managed, current_app.config.get("SUPPORT_MANAGED_RESPONSE_HOURS"))
+
+
+def response_guaranteed(ticket: Ticket) -> bool:
+    """Return True when the ticket's expected response is a guarantee: Managed Hosting, with the
+    guaranteed response time the company set. Every other expected response is an aim (the SLA)."""
+    return bool(ticket.managed) and current_app.config.get("SUPPORT_MANAGED_RESPONSE_HOURS") is not None
 
 
 def open_ticket(customer: User, domain: str, subject: str, body: str, kind: str = TicketKind.TECHNICAL,

@@ -262,10 +262,13 @@ def test_administrative_keeps_the_wall_clock_across_dst(cal):
     assert cal.due_at(at(2026, 10, 20, 10, 0), "administrative") == at(2026, 10, 27, 10, 0)
 
 
-def test_managed_hosting_uses_its_own_hours(cal):
+def test_managed_hosting_uses_its_own_hours_once_set(cal):
     created = at(2026, 3, 10, 15, 0)
-    # Tue 2.5h, Wed 1.5h; the kind no longer matters.
-    assert cal.due_at(created, "technical", managed=True) == at(2026, 3, 11, 10, 30)
+    # Not set (the SLA names no number): the aim for its kind, like every ticket.
+    assert cal.due_at(created, "technical", managed=True) == cal.due_at(created, "technical")
+    assert cal.due_at(created, "administrative", managed=True) == cal.due_at(created, "administrative")
+    # Set: Tue 2.5h, Wed 1.5h; the kind no longer matters.
+    assert cal.due_at(created, "technical", True, 4) == at(2026, 3, 11, 10, 30)
     assert cal.due_at(created, "administrative", True, 4) == at(2026, 3, 11, 10, 30)
     assert cal.due_at(created, "technical", True, managed_hours=1.5) == at(2026, 3, 10, 16, 30)
     assert cal.due_at(at(2027, 4, 27, 11, 0), "technical", True, 4) == at(2027, 4, 28, 13, 0)  # King's Day
@@ -330,7 +333,7 @@ def test_calendar_from_config_reads_the_settings():
 def test_calendar_from_app_defaults(app):
     cal = calendar_from_config(app.config)
     assert (cal.open_time, cal.close_time, cal.extra_closed_days) == (time(9, 0), time(17, 30), frozenset())
-    assert app.config["SUPPORT_MANAGED_RESPONSE_HOURS"] == 4
+    assert app.config["SUPPORT_MANAGED_RESPONSE_HOURS"] is None  # a number the SLA does not give: unset
 
 
 def test_describe_next_opening_in_both_languages(app, cal):

@@ -31,6 +31,9 @@ def test_ticket_gets_number_due_moment_and_confirmation_mail(app, people):
     assert outgoing.subject.startswith(f"[#{ticket.number}] ")
     assert outgoing.recipient == "anna@klant.nl"
     assert "Verwachte reactie" in outgoing.body  # anna's ticket is Dutch
+    # the SLA: "Er is geen gegarandeerde reactietijd", in the text and the HTML part alike
+    assert "ons streven, geen gegarandeerde reactietijd" in outgoing.body
+    assert "ons streven, geen gegarandeerde reactietijd" in outgoing.html
 
 
 def test_administrative_question_gets_seven_days(app, people):
@@ -46,7 +49,20 @@ def test_managed_hosting_is_always_ahead_of_the_queue(app, people):
                                   now=at(2026, 11, 23, 15, 0))
     order = [t.id for t in tickets.queue()]
     assert order == [managed.id, first.id]
+    # No guaranteed response time set (the SLA names none): first in the queue, the standard aim shown as an aim.
+    assert managed.due_at == at(2026, 11, 26, 15, 0)
+    mail_of = {m.ticket_id: m for m in db.session.query(OutgoingMail)}
+    assert "not a guaranteed response time" in mail_of[managed.id].body or \
+        "geen gegarandeerde reactietijd" in mail_of[managed.id].body
+
+
+def test_managed_hosting_shows_the_guaranteed_response_time_the_company_set(app, people):
+    app.config["SUPPORT_MANAGED_RESPONSE_HOURS"] = 4
+    managed = tickets.open_ticket(people["managed"], "managed.nl", "Server traag", "Alles is traag.",
+                                  now=at(2026, 11, 23, 15, 0))
     assert managed.due_at == at(2026, 11, 24, 10, 30)  # 4 working hours: 15:00-17:30 + 09:00-10:30
+    body = db.session.query(OutgoingMail).filter_by(ticket_id=managed.id).one().body
+    assert "gegarandeerde reactietijd" not in body and "guaranteed response time" not in body
 
 
 def test_reply_before_our_answer_moves_ticket_to_the_back(app, people):

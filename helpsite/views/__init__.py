@@ -14,6 +14,7 @@ from ..content import label_table_cells
 from ..extensions import articles
 from ..i18n import LOCALIZED_ENDPOINTS, current_language
 from ..support_calendar import calendar_from_config
+from ..tickets import response_guaranteed
 
 
 def switch_url(lang: str) -> str:
@@ -139,6 +140,7 @@ def carry_address(html, address: str | None) -> Markup:
 def register_filters(app):
     """Add the template filters for dates and message bodies."""
     app.add_template_filter(format_due, "format_due")
+    app.add_template_global(response_guaranteed, "response_guaranteed")
     app.add_template_filter(linkify, "linkify_permalinks")
     app.add_template_filter(carry_address, "carry_address")
     # Data tables become one card per row on a phone, each value under its column's heading.
