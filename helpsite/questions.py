@@ -112,12 +112,14 @@ def submit_question(customer: User, domain: str, subject: str, text: str, lang: 
     return Outcome("created", decision, ticket=ticket)
 
 
-def answer_online(customer: User, subject: str, text: str, lang: str, choices: Choices | None = None) -> Outcome | None:
+def answer_online(customer: User | None, subject: str, text: str, lang: str, choices: Choices | None = None,
+                  source: str = "web") -> Outcome | None:
     """Return the answer to a question that needs no ticket (a guide, the scripts policy, self-service),
     recorded for the editors; None, with nothing recorded, when it would become a ticket.
 
-    The form calls this while the (sub)domain is still missing: the SLA asks it for a ticket, and a
-    guide does not need it, so a customer is not stopped for it before getting their answer.
+    The forms call this while the (sub)domain is still missing: the SLA asks it for a ticket, and a
+    guide does not need it, so nobody is stopped for it before getting their answer (customer None:
+    a visitor on the contact form).
     """
     subject = tickets.clean_text(subject, tickets.MAX_SUBJECT_LENGTH, multiline=False)
     text = tickets.clean_text(text, tickets.MAX_BODY_LENGTH)
@@ -125,7 +127,8 @@ def answer_online(customer: User, subject: str, text: str, lang: str, choices: C
     verdict, decision = decide(routed, lang, choices)
     if verdict != "answered":
         return None
-    analytics.record_triage(routed, lang, decision.verdict, decision.topic, customer.id, source="web", commit=False)
+    analytics.record_triage(routed, lang, decision.verdict, decision.topic, customer.id if customer else None,
+                            source=source, commit=False)
     db.session.commit()
     return Outcome("answered", decision)
 

@@ -78,6 +78,10 @@ def test_the_contact_form_follows_the_sla(make_app):
     setup = contact(client, subject="Outlook instellen",
                     question="Hoe stel ik mijn e-mail in Outlook in? Welke IMAP server moet ik gebruiken?")
     assert setup.status_code == 200 and 'id="answer"' in setup.get_data(as_text=True)
+    # ... also without a (sub)domain: the SLA asks it for a ticket, a guide does not need it.
+    setup = contact(client, domain="", subject="", question="Hoe stel ik mijn e-mail in Outlook in?")
+    page = setup.get_data(as_text=True)
+    assert setup.status_code == 200 and 'id="answer"' in page and 'href="#domain"' not in page
     # Two questions: one question per ticket.
     split = contact(client, subject="Twee vragen", question="Mijn website is offline sinds vanochtend. "
                     "Daarnaast wil ik graag weten hoe ik de EPP code opvraag?")

@@ -183,21 +183,26 @@ def contact():
         return render_template("tickets/ask.html", **context)
     if not validate_question_form(form):
         return render_template("tickets/ask.html", **context), 400
+    choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data))
     try:
+        subject = tickets.clean_text(form.subject.data, tickets.MAX_SUBJECT_LENGTH, multiline=False)
+        question = tickets.clean_text(form.question.data, tickets.MAX_BODY_LENGTH)
         domain = accounts.normalise_domain(form.domain.data)
         if not domain:
             raise tickets.TicketError("domain_missing")
         if not accounts.is_domain_name(domain):
             raise tickets.TicketError("domain_invalid")
-        subject = tickets.clean_text(form.subject.data, tickets.MAX_SUBJECT_LENGTH, multiline=False)
-        question = tickets.clean_text(form.question.data, tickets.MAX_BODY_LENGTH)
     except tickets.TicketError as exc:
+        answered = answer_online(None, subject, question, g.lang, choices, source="contact") \
+            if str(exc) == "domain_missing" else None
+        if answered is not None:  # as on the question form: an answer online needs no (sub)domain
+            context.update(decision=answered.decision)
+            return render_template("tickets/ask.html", **context)
         field = form.domain if str(exc).startswith("domain") else form.question
         field.errors = [TICKET_ERRORS[str(exc)]()]
         return render_template("tickets/ask.html", **context), 400
     article_line = (f"{article.title} ({url_for('kb.permalink', article_id=article.id, _external=True)})"
                     if article else "")
-    choices = Choices(override=bool(form.override.data), split_ok=bool(form.split_ok.data))
     outcome = submit_contact_question(accounts.normalise_email(form.email.data), domain, subject, question, g.lang,
                                       choices, article_line)
     if outcome.action != "kept":
