@@ -131,13 +131,16 @@ def self_indent(line: str, stack: list[tuple[int, int]]) -> str:
 
 
 HEADING_OR_TABLE = re.compile(r"^\s*(#{1,6}\s|\||```|~~~)")
+TABLE_ROW = re.compile(r"^\s*\|")
 
 
 def drop_blocks_with(text: str, names: set[str]) -> str:
     """Leave out the paragraphs, list items (with their nested lines) and table rows that use one of these placeholders.
 
     A line of any other kind (a heading) only loses the line itself. Authors write a sentence
-    with an optional fact as its own paragraph or list item, so the page reads well without it.
+    with an optional fact as its own paragraph, list item or table row, so the page reads well
+    without it. A table that would be left without its heading row or without any row under it
+    goes as a whole: an empty table, or a separator line shown as text, says nothing.
     """
     lines = text.split("\n")
     drop = [False] * len(lines)
@@ -171,7 +174,25 @@ def drop_blocks_with(text: str, names: set[str]) -> str:
                 drop[index] = True
         else:
             drop[number] = True
+    drop_emptied_tables(lines, drop)
     return "\n".join(line for line, dropped in zip(lines, drop) if not dropped)
+
+
+def drop_emptied_tables(lines: list[str], drop: list[bool]) -> None:
+    """Mark a whole table as dropped when its heading row, or every row under the separator, is dropped."""
+    number = 0
+    while number < len(lines):
+        if not TABLE_ROW.match(lines[number]):
+            number += 1
+            continue
+        end = number
+        while end + 1 < len(lines) and TABLE_ROW.match(lines[end + 1]):
+            end += 1
+        body = range(number + 2, end + 1)  # the heading row, the separator, then the rows
+        if any(drop[number:end + 1]) and (drop[number] or all(drop[row] for row in body)):
+            for row in range(number, end + 1):
+                drop[row] = True
+        number = end + 1
 
 
 _converters = threading.local()

@@ -19,6 +19,7 @@ from helpsite.content import (
     parse_article,
 )
 from helpsite.extensions import db
+from helpsite.rendering import PAGE_PLACEHOLDERS, PLACEHOLDER, html_text
 from helpsite.models import User
 
 FIELDS = {
@@ -437,7 +438,7 @@ def test_changing_the_imap_host_changes_every_guide(make_app, content_copy, tmp_
 
 
 def test_an_empty_placeholder_leaves_out_its_paragraph_list_item_and_table_row(make_app, content_copy, tmp_path):
-    # max_message_size and sending_limit ship empty: the SLA gives no value, the company fills them in.
+    # max_message_size, sending_limit and mailbox_quota ship empty: the SLA gives no value, the company fills them in.
     articles = own_app(make_app, content_copy, tmp_path).extensions["articles"]
     assert articles.placeholder_values("nl")["max_message_size"] == ""
     text = ("Eerste alinea.\n\nHet grootste bericht is {{max_message_size}}.\nDat geldt per bericht.\n\n"
@@ -447,7 +448,8 @@ def test_an_empty_placeholder_leaves_out_its_paragraph_list_item_and_table_row(m
     assert "Eerste alinea." in html and "Laatste alinea." in html
     assert "grootste bericht" not in html and "Dat geldt per bericht" not in html  # the whole paragraph
     assert "Limiet" not in html and "met een detail" not in html  # the item, its nested item, the row
-    assert "IMAP: 993" in html and "Quotum: 5 GB" in html and "<td" in html and "993" in html
+    assert "Quotum" not in html  # mailbox_quota ships empty too
+    assert "IMAP: 993" in html and "<td" in html and "993" in html
     assert "{{" not in html
 
 
@@ -458,6 +460,48 @@ def test_a_filled_in_placeholder_is_shown(make_app, content_copy, tmp_path):
     html = articles.render_text("Het grootste bericht is {{max_message_size}}.\n\n- Limiet: {{sending_limit}}", "nl")
     assert "Het grootste bericht is 50 MB." in html
     assert "Limiet" not in html
+
+
+# A word that cannot end a sentence or clause: what is left when a number was dropped from the middle
+# of one ("your mailbox of .", "de limiet van ;").
+DANGLING_WORD = re.compile(r"\b(?:of|van|the|de|het|to|tot|than|dan|for|voor|towards|reached|bereikt)\s+[.,;:)](?=\s|$)|\(\s*\)", re.I)
+
+
+def test_without_a_mailbox_quota_no_page_shows_a_size_or_a_gap(app, client):
+    # The SLA names no mailbox size: unset, the advice stays whole and no page shows a number or a hole.
+    articles = app.extensions["articles"]
+    assert articles.placeholder_values("nl")["mailbox_quota"] == ""
+    for lang in LANGUAGES:
+        for article in articles.in_language(lang):
+            text = html_text(article.html)
+            left = [m.group(0) for m in PLACEHOLDER.finditer(article.html) if m.group(1) not in PAGE_PLACEHOLDERS]
+            assert "GB" not in text and not left, (article.path, left)
+            assert not DANGLING_WORD.search(text), (article.path, DANGLING_WORD.search(text).group(0))
+    spam = {"nl": ("spamfilter-ongewenste-e-mail", "opslagruimte van uw mailbox"),
+            "en": ("spam-filter", "mailbox's storage limit")}
+    for lang, (slug, words) in spam.items():
+        assert words in html_text(articles.by_slug(lang, slug).html)  # the advice is kept, without the number
+    full = client.get("/nl/artikel/mailbox-vol").get_data(as_text=True)
+    assert "beperkte opslagruimte" in full and "Elke mailbox heeft  opslagruimte" not in full
+    settings = client.get("/en/article/email-settings").get_data(as_text=True)
+    assert "Mailbox size" not in settings and "Outgoing server requires authentication" in settings
+
+
+def test_a_mailbox_quota_once_set_shows_in_mailbox_full_and_the_settings_table(make_app, content_copy, tmp_path):
+    provider = content_copy / "provider.yaml"
+    provider.write_text(provider.read_text().replace('mailbox_quota: ""', 'mailbox_quota: "10 GB"'))
+    app = own_app(make_app, content_copy, tmp_path)
+    client = app.test_client()
+    pages = {("nl", "mailbox-vol"): "Elke mailbox heeft 10 GB opslagruimte.",
+             ("en", "mailbox-full"): "Each mailbox has 10 GB of storage space."}
+    for (lang, slug), sentence in pages.items():
+        word = {"nl": "artikel", "en": "article"}[lang]
+        assert sentence in client.get(f"/{lang}/{word}/{slug}").get_data(as_text=True)
+    for lang, slug, label in (("nl", "e-mailinstellingen", "Grootte van de mailbox"), ("en", "email-settings", "Mailbox size")):
+        word = {"nl": "artikel", "en": "article"}[lang]
+        page = client.get(f"/{lang}/{word}/{slug}").get_data(as_text=True)
+        row = re.search(rf"<tr>\s*<td[^>]*>{label}</td>\s*<td[^>]*>([^<]*)</td>", page)
+        assert row and row.group(1) == "10 GB", page[page.find(label) - 200:page.find(label) + 200]
 
 
 def test_the_ask_link_is_the_question_form_with_this_article_as_context(app, client):

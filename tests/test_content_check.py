@@ -274,6 +274,8 @@ def typed_price(content):
 
 def typed_quota(content):
     path = content / OUTLOOK_EN
+    provider = content / "provider.yaml"
+    provider.write_text(provider.read_text().replace('mailbox_quota: ""', 'mailbox_quota: "5 GB"'))
     return path, append_to_body(path, "A mailbox holds 5GB."), "'5GB' is typed: write {{mailbox_quota}}"
 
 

@@ -8,6 +8,7 @@ import pytest
 import helpsite.content
 from helpsite.config import PROJECT_DIR
 from helpsite.content import ALLOWED_TAGS, ArticleStore, render_markdown
+from helpsite.rendering import drop_blocks_with
 
 # Tags that can run code, load other documents or restyle the page; none may survive.
 DANGEROUS_TAGS = {
@@ -240,6 +241,25 @@ def test_tables_are_rendered():
     # Each cell carries its column's heading: on a phone the row is a card with the value under it.
     assert '<td data-label="Waarde">mail.voorbeeld.nl</td>' in html
     assert html.count("<tr>") == 3
+
+
+SETTINGS_TABLE = ("Voor elke server:\n\n| Instelling | Waarde |\n| --- | --- |\n| Gebruikersnaam | {{email}} |\n"
+                  "| Grootte van de mailbox | {{mailbox_quota}} |\n\nDaarna verder.")
+
+
+def test_a_table_row_with_an_unset_fact_drops_out_and_the_table_stays_whole():
+    html = render_markdown(drop_blocks_with(SETTINGS_TABLE, {"mailbox_quota"}))
+    assert "Grootte van de mailbox" not in html and "{{" not in html.replace("{{email}}", "")
+    assert html.count("<tr>") == 2 and '<td data-label="Waarde">{{email}}</td>' in html  # heading row and the other row
+    assert "<p>Voor elke server:</p>" in html and "<p>Daarna verder.</p>" in html
+
+
+@pytest.mark.parametrize("unset", [{"email", "mailbox_quota"}, {"email_heading"}])
+def test_a_table_left_without_rows_or_heading_drops_out_as_a_whole(unset):
+    text = SETTINGS_TABLE.replace("| Instelling |", "| Instelling {{email_heading}} |")
+    html = render_markdown(drop_blocks_with(text, unset))
+    assert "<table" not in html and "|" not in html and "---" not in html  # no empty table, no separator as text
+    assert "<p>Voor elke server:</p>" in html and "<p>Daarna verder.</p>" in html
 
 
 def test_table_labels_are_escaped_and_only_from_the_head():
