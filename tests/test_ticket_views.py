@@ -100,6 +100,7 @@ def test_self_service_question_gets_the_steps(app, customer):
     page = ask(customer, subject="Verhuizen", question="Hoe vraag ik de EPP-code van mijn domein op om te verhuizen?"
                ).get_data(as_text=True)
     assert "/nl/artikel/epp-code-opvragen" in page
+    assert 'Dit regelt u direct in <a href="https://mijn.webxtra.nl">Mijn Web://Xtra</a>' in page
 
 
 @pytest.mark.parametrize("domain,message", [
