@@ -28,11 +28,9 @@ class QuickCallContext(Context):
         if type(__obj) is not FunctionType:
             return Context.call(__self, __obj, *args, **kwargs)
         pass_arg = getattr(__obj, "jinja_pass_arg", None)
-        if pass_arg is None:
-            pass
-        elif pass_arg is _PassArg.eval_context:
+        if pass_arg is _PassArg.eval_context:
             args = (__self.eval_ctx, *args)
-        else:
+        elif pass_arg is not None:  # the context (maybe derived) or the environment: Jinja's own way
             return Context.call(__self, __obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)
