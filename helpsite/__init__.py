@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from . import (accounts, analytics, cli, content_sync, database, i18n, page_cache, production, security,
-               static_files, urls, views)
+               static_files, template_context, urls, views)
 from .config import Config, instance_path, instance_secret
 from .content import ArticleStore
 from .support_calendar import calendar_from_config
@@ -61,6 +61,7 @@ def create_app(config=None) -> Flask:
     security.init_app(app)
     static_files.init_app(app)
     views.init_app(app)
+    template_context.init_app(app)
 
     app.register_blueprint(kb.bp)
     app.register_blueprint(api.bp)

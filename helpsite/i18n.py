@@ -7,7 +7,7 @@ visitor's last choice in the session, then the browser's Accept-Language, then D
 from flask import g, request, session
 from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 LANGUAGES = ("nl", "en")
@@ -47,7 +47,10 @@ def preferred_language() -> str:
 
 def current_language() -> str:
     """Return the language of this request."""
-    lang = g.get("lang")
+    # g straight from the app context: a page asks for its language some thirty times (each URL
+    # built, each catalog look-up), and the proxy's lookup was most of that.
+    app_ctx = _cv_app.get(None)
+    lang = app_ctx.g.get("lang") if app_ctx is not None else g.get("lang")
     if lang in LANGUAGES:
         return lang
     if request:
@@ -92,16 +95,18 @@ def request_catalog():
     return translations
 
 
-@pass_context
-def template_gettext(context, string: str, **variables):
+@pass_eval_context
+def template_gettext(eval_ctx, string: str, **variables):
     """Jinja's newstyle `_()`, with the escaped translation of a string without variables kept per catalog.
 
     A page calls `_()` some forty times; Jinja's own wrapper translates, wraps in Markup and formats
     every call again (a fifth of an uncached article page). The result depends only on the catalog,
-    the string and whether the template escapes, so it is kept on the catalog itself.
+    the string and whether the template escapes, so it is kept on the catalog itself. It takes the
+    evaluation context only (whether to escape): a function that takes the whole context costs Jinja
+    a derived context per call inside a block that sets a variable.
     """
     catalog = request_catalog()
-    autoescape = context.eval_ctx.autoescape
+    autoescape = eval_ctx.autoescape
     if variables:
         text = catalog.ugettext(string)
         return (Markup(text) if autoescape else text) % variables

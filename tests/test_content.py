@@ -596,3 +596,20 @@ def test_changed_files_applied_in_place_give_the_same_store_as_a_full_load(conte
     assert len(result["removed"]) == 1
     assert state(store) == state(loaded())
     assert store.in_language("en")[0].id in ("ftp-settings", "zz-new-article")
+
+
+def test_related_articles_are_the_best_scored_of_all_others_in_order(app):
+    """related() takes shortcuts (words counted once per distinct set, only the best kept); the lists are
+    those of scoring every other article and sorting them all, best first, ties in the store's order."""
+    articles = app.extensions["articles"]
+
+    def scored_in_full(article, limit=4):
+        scored = [(articles._related_score(article, other), other) for other in articles.in_language(article.lang)
+                  if other.id != article.id]
+        scored.sort(key=lambda pair: pair[0], reverse=True)
+        return [other for points, other in scored if points[0] > 0][:limit]
+
+    for lang in ("nl", "en"):
+        for article in articles.in_language(lang):
+            for limit in (1, 4, 10):
+                assert articles.related(article, limit) == scored_in_full(article, limit), (lang, article.id, limit)

@@ -95,3 +95,116 @@ def test_weighted_terms_score_exactly_as_boosted_terms(index, lang, words):
 
     boosted = scored(Q.Term)
     assert boosted and scored(WeightedTerm) == boosted  # the same documents, order and scores, to the last bit
+
+
+# -- QuickUnionMatcher: Whoosh's union, remembering where it stands ------------------------------
+
+def _random_index(seed: int):
+    """A RAM index of 600 documents of random words in three fields (several posting blocks per word)."""
+    import random
+
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.filedb.filestore import RamStorage
+
+    rnd = random.Random(seed)
+    words = ["mail", "server", "poort", "wachtwoord", "outlook", "ftp", "imap", "smtp"]
+    schema = Schema(id=ID(stored=True), title=TEXT, summary=TEXT, body=TEXT)
+    ix = RamStorage().create_index(schema)
+    with ix.writer() as writer:
+        for number in range(600):
+            writer.add_document(id=str(number), **{
+                name: " ".join(rnd.choice(words) for _ in range(rnd.randint(0, size)))
+                for name, size in (("title", 3), ("summary", 6), ("body", 40))})
+    return ix, words
+
+
+def _union_trees(searcher, words, quick: bool):
+    """The same weighted tree of unions over the same postings, of Whoosh's class or ours."""
+    from whoosh.matching import NullMatcher, UnionMatcher
+    from whoosh.util import make_weighted_tree
+
+    from helpsite.search.terms import QuickUnionMatcher
+
+    leaves = []
+    for word in words:
+        for name in ("title", "summary", "body"):
+            if (name, word) in searcher.reader():
+                postings = searcher.postings(name, word, weighting=searcher.weighting)
+                leaves.append((searcher.reader().doc_frequency(name, word), postings))
+            else:
+                leaves.append((0, NullMatcher()))
+    return make_weighted_tree(QuickUnionMatcher if quick else UnionMatcher, leaves)
+
+
+def _state(matcher):
+    if not matcher.is_active():
+        return None
+    return matcher.id(), matcher.score()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quick_unions_move_and_score_exactly_as_whoosh_unions(seed):
+    import random
+
+    from whoosh.scoring import BM25F
+
+    ix, words = _random_index(seed)
+    rnd = random.Random(seed)
+    with ix.searcher(weighting=BM25F(B=0.75, K1=1.2)) as searcher:
+        for _attempt in range(20):
+            chosen = rnd.sample(words, rnd.randint(1, 4))
+            stock, quick = _union_trees(searcher, chosen, False), _union_trees(searcher, chosen, True)
+            assert _state(quick) == _state(stock)
+            while stock.is_active():
+                step = rnd.random()
+                if step < 0.6:
+                    assert bool(quick.next()) == bool(stock.next())
+                elif step < 0.9:  # a target behind, at or ahead of the current document
+                    target = stock.id() + rnd.randint(-3, 40)
+                    assert bool(quick.skip_to(target)) == bool(stock.skip_to(target))
+                else:
+                    minimum = rnd.uniform(0, stock.block_quality() * 1.5)
+                    assert quick.skip_to_quality(minimum) == stock.skip_to_quality(minimum)
+                    if not stock.is_active():
+                        break
+                    stock, quick = stock.replace(minimum), quick.replace(minimum)
+                assert _state(quick) == _state(stock)  # the same document and score, to the last bit
+            assert not quick.is_active()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_searches_with_quick_unions_find_and_score_exactly_as_with_whoosh_unions(index, lang, monkeypatch):
+    from whoosh import query as Q
+
+    from helpsite.search import query as search_query
+    from helpsite.search.terms import UnionOr
+
+    queries = {
+        "nl": ["e-mail instellen outlook", "thunderbrid", "wachtwoord vergeten", "smtp poort 587", "imap of pop3",
+               "e-mail blijft in postvak uit", "ftp verbinding time-out", "uitgaande server", "instelingen android",
+               "mijn mail komt niet aan en ik krijg een foutmelding over de server bij het versturen"],
+        "en": ["set up email outlook", "pasword reset", "outgoing server", "smtp port 587", "mail stuck in outbox",
+               "ftp connection timed out", "setings android", "e-mail configuration windows mail",
+               "my mail does not arrive and thunderbird says the certificate of the server is not trusted"],
+    }[lang]
+    runs = []
+    run = search_query.IndexSearcher._run
+
+    def recorded(self, searcher, *args):
+        results, highlight = run(self, searcher, *args)
+        runs.append([(hit.docnum, hit.score) for hit in results])
+        return results, highlight
+
+    monkeypatch.setattr(search_query.IndexSearcher, "_run", recorded)
+    index.cache_size = 0
+
+    def searched():
+        runs.clear()
+        for limit in (10, 50):
+            for text in queries:
+                index.search(text, lang, limit=limit)
+        return list(runs)
+
+    quick = searched()
+    monkeypatch.setattr(UnionOr, "_matcher", Q.Or._matcher)  # Whoosh's own DefaultOr and UnionMatcher
+    assert quick and searched() == quick  # the same documents, order and scores, to the last bit

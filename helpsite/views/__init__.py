@@ -5,7 +5,8 @@ import time
 from datetime import datetime
 from urllib.parse import quote
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, request, url_for
+from flask.globals import _cv_request
 from flask_babel import format_datetime
 from markupsafe import Markup, escape
 
@@ -44,10 +45,12 @@ def memoized_url_for(app):
     build = app.url_for
 
     def url_for_in_template(endpoint, **values):
-        if not has_request_context():  # a mail rendered by a command: no host to key on
+        ctx = _cv_request.get(None)  # the request itself, not through the proxy: a page builds twenty-odd URLs
+        if ctx is None:  # a mail rendered by a command: no host to key on
             return build(endpoint, **values)
         try:
-            key = (endpoint, tuple(sorted(values.items())), current_language(), request.host_url, request.script_root)
+            key = (endpoint, tuple(sorted(values.items())) if values else (), current_language(),
+                   ctx.request.host_url, ctx.request.script_root)
             hash(key)
         except TypeError:  # a list or dict among the values: build it every time
             return build(endpoint, **values)
@@ -67,11 +70,16 @@ def init_app(app):
     register_filters(app)
     app.jinja_env.globals["url_for"] = memoized_url_for(app)
 
+    view_functions = app.view_functions  # the app's own dict: blueprints registered later are in it too
+
+    def has_endpoint(name: str) -> bool:
+        return name in view_functions
+
     @app.context_processor
     def layout_helpers():
         return {
             "switch_url": switch_url,
-            "has_endpoint": lambda name: name in current_app.view_functions,
+            "has_endpoint": has_endpoint,
             "provider": lambda key: articles.placeholder_values(current_language()).get(key, ""),
             "closed_days": closed_days,
             "popular_articles": popular_articles,

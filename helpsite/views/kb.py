@@ -32,11 +32,11 @@ def article_url(article, **kwargs) -> str:
     return url_for("kb.article", lang=article.lang, slug=article.slug, **kwargs)
 
 
-def article_alternates(article_id: str, shown) -> dict[str, str]:
+def article_alternates(article_id: str, shown, drafts: bool) -> dict[str, str]:
     """Return {lang: url} of the article in each language (a fallback URL where untranslated)."""
     alternates = {}
     for lang in LANGUAGES:
-        translated = articles.get(lang, article_id, include_drafts=sees_drafts())
+        translated = articles.get(lang, article_id, include_drafts=drafts)
         alternates[lang] = article_url(translated) if translated else url_for("kb.article", lang=lang, slug=shown.slug)
     return alternates
 
@@ -129,7 +129,7 @@ def article(slug):
         found = other  # shown in the other language, with a notice
     if found.draft and not drafts:
         abort(404)
-    alternates = article_alternates(found.id, found)
+    alternates = article_alternates(found.id, found, drafts)
     canonical = article_url(found)
     return render_template(
         "kb/article.html",
