@@ -83,6 +83,18 @@ def fill_in_from_question(form, customer=None) -> None:
         form.domain.data = tickets.domain_named_in(customer, f"{form.subject.data}\n{question}") or ""
 
 
+def answered_without_domain(exc: tickets.TicketError, customer, subject: str, question: str, choices: Choices,
+                            source: str):
+    """Return the answer when the only thing missing is the (sub)domain and the question needs no ticket.
+
+    A guide, the scripts policy or self-service needs no (sub)domain: the SLA asks it for a ticket,
+    and the form asks again when the question is sent as a ticket after all.
+    """
+    if str(exc) != "domain_missing":
+        return None
+    return answer_online(customer, subject, question, g.lang, choices, source=source)
+
+
 def replace_csrf_errors(form) -> None:
     if form.csrf_token.errors:
         form.csrf_token.errors = [csrf_message()]
@@ -137,10 +149,7 @@ def ask():
         question = tickets.clean_text(form.question.data, tickets.MAX_BODY_LENGTH)
         domain = tickets.check_domain(current_user, form.domain.data)
     except tickets.TicketError as exc:
-        # A guide, the scripts policy or self-service needs no (sub)domain: the SLA asks it for a
-        # ticket, and the form asks again when the customer sends the question as a ticket after all.
-        answered = answer_online(current_user, subject, question, g.lang, choices) \
-            if str(exc) == "domain_missing" else None
+        answered = answered_without_domain(exc, current_user, subject, question, choices, "web")
         if answered is not None:
             context.update(decision=answered.decision)
             return render_template("tickets/ask.html", **context)
@@ -193,9 +202,8 @@ def contact():
         if not accounts.is_domain_name(domain):
             raise tickets.TicketError("domain_invalid")
     except tickets.TicketError as exc:
-        answered = answer_online(None, subject, question, g.lang, choices, source="contact") \
-            if str(exc) == "domain_missing" else None
-        if answered is not None:  # as on the question form: an answer online needs no (sub)domain
+        answered = answered_without_domain(exc, None, subject, question, choices, "contact")
+        if answered is not None:
             context.update(decision=answered.decision)
             return render_template("tickets/ask.html", **context)
         field = form.domain if str(exc).startswith("domain") else form.question
